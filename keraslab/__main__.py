@@ -1,0 +1,5 @@
+import sys
+
+from keraslab.cli import main
+
+sys.exit(main())
