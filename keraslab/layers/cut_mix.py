@@ -1,0 +1,104 @@
+"""CutMix: paste a rectangle from another image and mix the labels by area."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from keraslab.layers._boxes import box_mask, image_size
+from keraslab.layers._checks import check_positive_float
+from keraslab.layers._mixing import random_partner, split_batch
+from keraslab.random import beta_sample
+
+
+def cut_mix(images, labels, box, partner):
+    """Pastes `box` of each sample's partner into it; labels are weighted by the pasted area.
+
+    Args:
+        images: Float tensor (batch, height, width, channels).
+        labels: Float tensor (batch, classes).
+        box: (batch, height, width, 1) float mask, 1 where the partner's pixels go.
+        partner: Int tensor (batch,): the index of the sample pasted in.
+
+    Returns:
+        `(mixed_images, mixed_labels)`; the partner's label weight is exactly the fraction of
+        the image it covers.
+    """
+    partner_images = ops.take(images, partner, axis=0)
+    partner_labels = ops.take(labels, partner, axis=0)
+    box_images = ops.cast(box, images.dtype)
+    mixed_images = images * (1 - box_images) + partner_images * box_images
+    pasted_fraction = ops.cast(ops.mean(box, axis=(1, 2, 3)), labels.dtype)[:, None]
+    mixed_labels = (1 - pasted_fraction) * labels + pasted_fraction * partner_labels
+    return mixed_images, mixed_labels
+
+
+def random_boxes(batch, height, width, weights, seed):
+    """Boxes of area about `(1 - weights)` of the image, centred uniformly, then clipped."""
+    cut_ratio = ops.sqrt(1.0 - weights)
+    box_height = ops.cast(ops.floor(cut_ratio * ops.cast(height, "float32")), "int32")
+    box_width = ops.cast(ops.floor(cut_ratio * ops.cast(width, "float32")), "int32")
+    center_y = ops.cast(keras.random.randint((batch,), 0, height, seed=seed), "int32")
+    center_x = ops.cast(keras.random.randint((batch,), 0, width, seed=seed), "int32")
+    return box_mask(
+        height, width, center_y - box_height // 2, center_x - box_width // 2, box_height, box_width
+    )
+
+
+@keras.saving.register_keras_serializable(package="keraslab")
+class CutMix(keras.layers.Layer):
+    """CutMix augmentation for a batch of images and one-hot labels (Yun et al., 2019).
+
+    For each sample, `lam ~ Beta(alpha, alpha)` sets a rectangle of about `1 - lam` of the
+    image, centred uniformly at random; that rectangle is clipped to the image and filled
+    with the pixels of a randomly chosen partner from the same batch. The labels are mixed
+    by the area actually pasted, after clipping: a box that hangs over the border pastes
+    less, and the label says so (the original code and keras-cv use the unclipped area,
+    which overstates the partner's share near borders). Mixed labels sum to 1.
+
+    Args:
+        alpha: Positive float, both parameters of the Beta distribution. Defaults to 1.0.
+        seed: Optional integer seed for the layer's random generator.
+        **kwargs: Base layer keyword arguments.
+
+    Call arguments:
+        data: `(images, labels)` or a dict with keys "images" and "labels".
+        training: Python bool; mix only when True. Defaults to True.
+
+    Returns:
+        The same structure with mixed images (in the layer's compute dtype) and labels
+        (float32).
+
+    Example:
+
+    >>> images = keras.random.uniform((8, 32, 32, 3))
+    >>> labels = keras.ops.one_hot(keras.ops.arange(8) % 10, 10)
+    >>> mixed_images, mixed_labels = CutMix(alpha=1.0)((images, labels))
+    """
+
+    def __init__(self, alpha=1.0, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.alpha = check_positive_float(alpha, "alpha")
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, data, training=True):
+        images, labels, rebuild = split_batch(data, type(self).__name__)
+        images = ops.cast(images, self.compute_dtype)
+        labels = ops.cast(labels, "float32")
+        if not training:
+            return rebuild(images, labels)
+        batch = ops.shape(images)[0]
+        height, width = image_size(images)
+        weights = beta_sample((batch,), self.alpha, seed=self.seed_generator)
+        box = random_boxes(batch, height, width, weights, self.seed_generator)
+        partner = random_partner(batch, self.seed_generator)
+        return rebuild(*cut_mix(images, labels, box, partner))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"alpha": self.alpha, "seed": self.seed})
+        return config
