@@ -1,0 +1,57 @@
+"""Sphinx extension for the keraslab book: editions and offline fixes.
+
+- ``keraslab_edition`` (``"student"`` or ``"instructor"``) adds the Sphinx tag of the same name,
+  so chapters can hold ``{only} instructor`` blocks that never reach the student site.
+- In the instructor edition, sphinx-exercise solutions are shown open instead of as dropdowns.
+- jupyterquiz's JavaScript falls back to MathJax from a CDN on a page without MathJax; the
+  address is rewritten to the MathJax copy that ships with the site, so no page can reach out.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+EDITIONS = ("student", "instructor")
+QUIZ_CDN_MATHJAX = "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-svg.js"
+
+
+def _add_edition_tag(app, config):
+    edition = config.keraslab_edition
+    if edition not in EDITIONS:
+        raise ValueError(f"keraslab_edition must be one of {EDITIONS}, not {edition!r}")
+    app.tags.add(edition)
+
+
+def _open_solutions(app, doctree, docname):
+    if app.config.keraslab_edition != "instructor":
+        return
+    from sphinx_exercise.nodes import solution_node
+
+    for node in doctree.findall(solution_node):
+        node["classes"] = [c for c in node["classes"] if c != "dropdown"]
+
+
+def _localize_quiz_mathjax(app, exc):
+    if exc is not None or app.builder.format != "html":
+        return
+    outdir = Path(app.outdir)
+    for page in outdir.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        if QUIZ_CDN_MATHJAX not in text:
+            continue
+        static = os.path.relpath(outdir / "_static" / "mathjax" / "tex-svg.js", page.parent)
+        page.write_text(text.replace(QUIZ_CDN_MATHJAX, static), encoding="utf-8")
+
+
+def setup(app):
+    app.add_config_value("keraslab_edition", "student", "env")
+    app.connect("config-inited", _add_edition_tag)
+    app.connect("doctree-resolved", _open_solutions)
+    # After sphinx-mathjax-offline (priority 500) has copied MathJax into _static.
+    app.connect("build-finished", _localize_quiz_mathjax, priority=900)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,314 @@
+"""``keraslab book``: build the textbook site and check it.
+
+``keraslab book build`` turns ``book/`` into a static HTML site with Jupyter Book 1.x. The build is
+strict (the equivalent of ``jupyter-book build -W -n --keep-going``): any Sphinx warning, broken
+reference or failing notebook cell fails it, and the command exits non-zero. Notebook outputs are
+cached by the hash of their code, so a rebuild after a prose edit re-executes nothing.
+
+Two editions come from the same sources:
+
+- the student edition (default) holds no instructor-only block and no exercise-notebook solution
+  or hidden test; the build scans its own output to make sure;
+- the instructor edition (``--instructor``) adds the Sphinx tag ``instructor`` (``{only}
+  instructor`` blocks appear) and shows the chapters' exercise solutions open.
+
+``keraslab book check`` opens every page of a built site in headless Chromium (see
+:mod:`keraslab.book_check`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import os
+import re
+import shutil
+import sys
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BOOK_DIR = REPO_ROOT / "book"
+DEFAULT_BUILD = BOOK_DIR / "_build"
+EDITIONS = ("student", "instructor")
+SOURCE_SUFFIXES = (".md", ".ipynb", ".rst")
+OK_MARKER = ".keraslab-build-ok"
+
+# Text that must never reach the student edition: nbgrader's solution / hidden-test / mark-scheme
+# delimiters and anything marked instructor-only.
+FORBIDDEN_IN_STUDENT = re.compile(
+    r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|END HIDDEN TESTS|BEGIN MARK SCHEME"
+    r"|END MARK SCHEME|instructor-only"
+)
+
+# Resources a page would fetch from another host (links the reader may click are fine).
+_EXTERNAL_IN_HTML = [
+    re.compile(r"<script\b[^>]*\bsrc\s*=\s*[\"']?(?:https?:)?//[^\"'\s>]+", re.I),
+    re.compile(r"<link\b(?=[^>]*\brel\s*=\s*[\"']?(?:stylesheet|preload|modulepreload|icon|preconnect|dns-prefetch|prefetch))[^>]*\bhref\s*=\s*[\"']?(?:https?:)?//[^\"'\s>]+", re.I),
+    re.compile(r"<(?:img|iframe|source|video|audio|embed)\b[^>]*\bsrc\s*=\s*[\"']?(?:https?:)?//[^\"'\s>]+", re.I),
+    re.compile(r"@import\s+(?:url\()?\s*[\"']?(?:https?:)?//[^\"'\s)]+", re.I),
+    re.compile(r"url\(\s*[\"']?(?:https?:)?//[^\"'\s)]+", re.I),
+]
+_EXTERNAL_IN_CSS = _EXTERNAL_IN_HTML[3:]
+
+
+class BookError(RuntimeError):
+    """A build or check problem, with a message meant for the reader of the terminal."""
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="book_action", metavar="ACTION")
+    build = sub.add_parser(
+        "build",
+        help="build the site (strict: any warning or failing cell fails)",
+        description="Build the textbook site with Jupyter Book, strictly (-W -n --keep-going).",
+    )
+    build.add_argument("--instructor", action="store_true",
+                       help="build the instructor edition (solutions visible)")
+    build.add_argument("--out", type=Path, default=None,
+                       help="build directory; the site goes to OUT/html "
+                            "(default: book/_build, or book/_build/instructor with --instructor)")
+    build.add_argument("--clean", action="store_true",
+                       help="remove the build directory and the execution cache first")
+    build.add_argument("--cache", type=Path, default=None,
+                       help="notebook execution cache (default: book/_build/.jupyter_cache, "
+                            "or OUT/.jupyter_cache when --out is given)")
+    build.add_argument("--exclude", action="append", default=[], metavar="GLOB",
+                       help="leave out toc pages whose name matches GLOB (e.g. 'part3/*'); "
+                            "for quick partial builds while writing")
+    build.add_argument("--source", type=Path, default=BOOK_DIR, help=argparse.SUPPRESS)
+
+    check = sub.add_parser(
+        "check",
+        help="open every page of a built site in headless Chromium and check it",
+        description="Check a built site in a real browser: no external request, no console "
+                    "error, math rendered, quizzes and solutions work, figures load.",
+    )
+    check.add_argument("--site", type=Path, default=None,
+                       help="the built site (default: book/_build/html)")
+    check.add_argument("--screenshot", type=Path, default=None,
+                       help="where to save a screenshot of one chapter "
+                            "(default: SITE/../screenshots/chapter.png)")
+    check.add_argument("--chromium", default=None, help="Chromium executable (default: found on PATH)")
+    check.add_argument("--timeout", type=float, default=30.0, help="seconds allowed per page")
+
+
+def main(args: argparse.Namespace) -> int:
+    action = getattr(args, "book_action", None)
+    try:
+        if action == "build":
+            edition = "instructor" if args.instructor else "student"
+            out = args.out
+            if out is None:
+                out = DEFAULT_BUILD / "instructor" if args.instructor else DEFAULT_BUILD
+            cache = args.cache
+            if cache is None:
+                cache = DEFAULT_BUILD / ".jupyter_cache" if args.out is None else out / ".jupyter_cache"
+            site = build(edition=edition, out=out, cache=cache, clean=args.clean,
+                         source=args.source, exclude=args.exclude)
+            print(f"book: {edition} edition at {site / 'index.html'}")
+            return 0
+        if action == "check":
+            from keraslab.book_check import check_site
+
+            site = args.site or DEFAULT_BUILD / "html"
+            report = check_site(site, screenshot=args.screenshot, chromium=args.chromium,
+                                timeout=args.timeout)
+            print(report.summary())
+            return 0 if report.ok else 1
+    except BookError as exc:
+        print(f"keraslab book: {exc}", file=sys.stderr)
+        return 1
+    print("usage: keraslab book {build,check} [options]  (see keraslab book ACTION --help)",
+          file=sys.stderr)
+    return 2
+
+
+# --------------------------------------------------------------------------- table of contents
+
+
+def _page_exists(source: Path, name: str) -> bool:
+    return any((source / f"{name}{suffix}").is_file() for suffix in SOURCE_SUFFIXES)
+
+
+def filter_toc(toc: dict, source: Path, exclude: tuple[str, ...] | list[str] = ()
+               ) -> tuple[dict, list[str]]:
+    """Return ``toc`` without the pages whose file does not exist yet (or whose name matches a
+    glob in ``exclude``), and the names of the pages left out.
+
+    Parts left empty are dropped. The root page must exist.
+    """
+    if not _page_exists(source, toc["root"]):
+        raise BookError(f"the book's root page {toc['root']!r} is missing in {source}")
+    missing: list[str] = []
+
+    def keep(entries):
+        kept = []
+        for entry in entries:
+            name = entry.get("file")
+            if name is not None and (not _page_exists(source, name)
+                                     or any(fnmatch.fnmatch(name, g) for g in exclude)):
+                missing.append(name)
+                continue
+            entry = dict(entry)
+            for key in ("sections", "chapters"):
+                if key in entry:
+                    entry[key] = keep(entry[key])
+                    if not entry[key]:
+                        del entry[key]
+            kept.append(entry)
+        return kept
+
+    result = dict(toc)
+    if "parts" in toc:
+        parts = []
+        for part in toc["parts"]:
+            part = dict(part)
+            part["chapters"] = keep(part.get("chapters", []))
+            if part["chapters"]:
+                parts.append(part)
+        result["parts"] = parts
+    for key in ("chapters", "sections"):
+        if key in toc:
+            result[key] = keep(toc[key])
+    return result, missing
+
+
+def toc_pages(toc: dict) -> list[str]:
+    """Every page name in a toc, root first."""
+    pages = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries:
+            if "file" in entry:
+                pages.append(entry["file"])
+            for key in ("sections", "chapters"):
+                walk(entry.get(key, []))
+
+    for part in toc.get("parts", []):
+        walk(part.get("chapters", []))
+    walk(toc.get("chapters", []))
+    walk(toc.get("sections", []))
+    return pages
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    # An unchanged file keeps its mtime, so Sphinx sees no reason to re-read anything.
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- build
+
+
+def build(*, edition: str = "student", out: Path = DEFAULT_BUILD, cache: Path | None = None,
+          clean: bool = False, source: Path = BOOK_DIR, exclude: list[str] | tuple = ()) -> Path:
+    """Build one edition of the book into ``out/html`` and return that folder.
+
+    Raises :class:`BookError` when Sphinx reports any warning, a cell fails, or the output holds
+    instructor-only text (student edition) or a resource from another host.
+    """
+    import yaml
+
+    if edition not in EDITIONS:
+        raise BookError(f"edition must be one of {EDITIONS}, not {edition!r}")
+    source = Path(source).resolve()
+    out = Path(out).resolve()
+    cache = Path(cache).resolve() if cache is not None else out / ".jupyter_cache"
+    if clean:
+        for path in (out, cache):
+            if path.exists():
+                shutil.rmtree(path)
+    out.mkdir(parents=True, exist_ok=True)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+
+    toc, missing = filter_toc(yaml.safe_load((source / "_toc.yml").read_text(encoding="utf-8")),
+                              source, exclude)
+    if missing:
+        print(f"book: left out of this build (not written yet or excluded): {', '.join(missing)}")
+    toc_path = out / "_toc.yml"
+    _write_if_changed(toc_path, yaml.safe_dump(toc, sort_keys=False))
+
+    # A build that failed leaves Sphinx's environment saying its pages are up to date, and
+    # Sphinx does not repeat warnings for pages it does not re-read: after a failure (or on the
+    # first build) re-read every page. Notebook outputs still come from the execution cache.
+    marker = out / OK_MARKER
+    fresh = not marker.exists() or marker.read_text(encoding="utf-8").strip() != edition
+    marker.unlink(missing_ok=True)
+
+    # Kernels inherit the environment: keep TensorFlow quiet and single-machine friendly.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+
+    from jupyter_book.sphinx import build_sphinx
+
+    html = out / "html"
+    started = time.monotonic()
+    result = build_sphinx(
+        source,
+        html,
+        use_external_toc=True,
+        noconfig=True,
+        path_config=str(source / "_config.yml"),
+        confoverrides={
+            "external_toc_path": toc_path.as_posix(),
+            "keraslab_edition": edition,
+            "nb_execution_cache_path": cache.as_posix(),
+            "nitpicky": True,
+            "latex_individualpages": False,
+        },
+        doctreedir=out / ".doctrees",
+        builder="html",
+        freshenv=fresh,
+        warningiserror=True,
+        keep_going=True,
+    )
+    elapsed = time.monotonic() - started
+    if isinstance(result, Exception):
+        raise BookError(f"the build crashed: {result!r}")
+    if result != 0:
+        raise BookError(f"the build failed after {elapsed:.0f} s (warnings or failing cells "
+                        "above; every warning counts as an error)")
+
+    problems = scan_site(html, edition=edition)
+    if problems:
+        listed = "\n  ".join(problems[:20])
+        raise BookError(f"the built site has {len(problems)} problem(s):\n  {listed}")
+    marker.write_text(edition, encoding="utf-8")
+    print(f"book: built in {elapsed:.0f} s")
+    return html
+
+
+def scan_site(site: Path, *, edition: str = "student") -> list[str]:
+    """Static checks of a built site: no resource from another host in any page or stylesheet,
+    and (student edition) no solution, hidden-test or instructor-only text anywhere.
+    """
+    site = Path(site)
+    if not (site / "index.html").is_file():
+        raise BookError(f"no built site at {site} (run `keraslab book build` first)")
+    problems = []
+    for path in sorted(site.rglob("*")):
+        if not path.is_file() or path.suffix not in {".html", ".css", ".js", ".txt", ".json", ".ipynb", ".md"}:
+            continue
+        rel = path.relative_to(site).as_posix()
+        if rel.startswith("_static/mathjax/"):
+            continue  # MathJax itself: its source mentions CDNs it is configured not to use
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if path.suffix == ".html":
+            patterns = _EXTERNAL_IN_HTML
+        elif path.suffix == ".css":
+            patterns = _EXTERNAL_IN_CSS
+        else:
+            patterns = []
+        for pattern in patterns:
+            for match in pattern.finditer(text):
+                problems.append(f"{rel}: loads from another host: {match.group(0)[:160]}")
+        if edition == "student" and not rel.startswith("_static/"):
+            for match in FORBIDDEN_IN_STUDENT.finditer(text):
+                problems.append(f"{rel}: instructor-only text in the student edition: "
+                                f"{match.group(0)!r}")
+    return problems
