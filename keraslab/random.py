@@ -88,6 +88,8 @@ def beta_sample(shape, alpha, beta=None, seed=None):
     >>> lam = beta_sample((4,), alpha=0.2, seed=keras.random.SeedGenerator(0))
     """
     seed = _as_seed_generator(seed)
+    if not float(alpha) > 0:
+        raise ValueError(f"alpha must be positive. Received: alpha={alpha}")
     beta = alpha if beta is None else beta
     if not float(beta) > 0:
         raise ValueError(f"beta must be positive. Received: beta={beta}")
