@@ -112,11 +112,14 @@ def main(args: argparse.Namespace) -> int:
             print(f"book: {edition} edition at {site / 'index.html'}")
             return 0
         if action == "check":
-            from keraslab.book_check import check_site
+            from keraslab.book_check import BrowserError, check_site
 
             site = args.site or DEFAULT_BUILD / "html"
-            report = check_site(site, screenshot=args.screenshot, chromium=args.chromium,
-                                timeout=args.timeout)
+            try:
+                report = check_site(site, screenshot=args.screenshot, chromium=args.chromium,
+                                    timeout=args.timeout)
+            except BrowserError as exc:
+                raise BookError(str(exc)) from exc
             print(report.summary())
             return 0 if report.ok else 1
     except BookError as exc:

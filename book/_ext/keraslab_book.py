@@ -3,6 +3,8 @@
 - ``keraslab_edition`` (``"student"`` or ``"instructor"``) adds the Sphinx tag of the same name,
   so chapters can hold ``{only} instructor`` blocks that never reach the student site.
 - In the instructor edition, sphinx-exercise solutions are shown open instead of as dropdowns.
+- sphinx-thebe (loaded by Jupyter Book, unused here: no live code) is switched off; it declares
+  its script twice per page, which is an error in the browser, and points at a CDN.
 - jupyterquiz's JavaScript falls back to MathJax from a CDN on a page without MathJax; the
   address is rewritten to the MathJax copy that ships with the site, so no page can reach out.
 """
@@ -48,7 +50,17 @@ def _localize_quiz_mathjax(app, exc):
         page.write_text(text.replace(QUIZ_CDN_MATHJAX, static), encoding="utf-8")
 
 
+def _switch_off_thebe(app):
+    for event in ("env-before-read-docs", "doctree-resolved", "builder-inited"):
+        listeners = app.events.listeners.get(event, [])
+        listeners[:] = [
+            listener for listener in listeners
+            if not getattr(listener.handler, "__module__", "").startswith("sphinx_thebe")
+        ]
+
+
 def setup(app):
+    _switch_off_thebe(app)
     app.add_config_value("keraslab_edition", "student", "env")
     app.connect("config-inited", _add_edition_tag)
     app.connect("doctree-resolved", _open_solutions)
