@@ -94,6 +94,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                             "(default: SITE/../screenshots/chapter.png)")
     check.add_argument("--chromium", default=None, help="Chromium executable (default: found on PATH)")
     check.add_argument("--timeout", type=float, default=30.0, help="seconds allowed per page")
+    check.add_argument("--instructor", action="store_true",
+                       help="check the instructor edition (default site: book/_build/instructor/html; "
+                            "solutions may be shown open)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -114,10 +117,11 @@ def main(args: argparse.Namespace) -> int:
         if action == "check":
             from keraslab.book_check import BrowserError, check_site
 
-            site = args.site or DEFAULT_BUILD / "html"
+            default = DEFAULT_BUILD / "instructor" / "html" if args.instructor else DEFAULT_BUILD / "html"
+            site = args.site or default
             try:
                 report = check_site(site, screenshot=args.screenshot, chromium=args.chromium,
-                                    timeout=args.timeout)
+                                    timeout=args.timeout, hidden_solutions=not args.instructor)
             except BrowserError as exc:
                 raise BookError(str(exc)) from exc
             print(report.summary())
@@ -272,7 +276,7 @@ def build(*, edition: str = "student", out: Path = DEFAULT_BUILD, cache: Path | 
     )
     elapsed = time.monotonic() - started
     if isinstance(result, Exception):
-        raise BookError(f"the build crashed: {result!r}")
+        raise BookError(f"the build failed with an exception: {result!r}")
     if result != 0:
         raise BookError(f"the build failed after {elapsed:.0f} s (warnings or failing cells "
                         "above; every warning counts as an error)")

@@ -271,6 +271,7 @@ _INSPECT = """
     broken_images: broken,
     solutions: Array.from(document.querySelectorAll('.solution.dropdown')).map(
       (s, i) => { s.dataset.kls = i; return i; }).length,
+    open_solutions: document.querySelectorAll('.solution:not(.dropdown)').length,
   };
 })()
 """
@@ -480,7 +481,8 @@ def _check_solutions(browser: Browser, result: PageResult, stats: dict) -> None:
             result.problems.append(f"solution {i + 1} stays hidden after its button is clicked")
 
 
-def check_page(browser: Browser, base_url: str, page: str, timeout: float) -> PageResult:
+def check_page(browser: Browser, base_url: str, page: str, timeout: float,
+               hidden_solutions: bool = True) -> PageResult:
     result = PageResult(page)
     browser.drain_events()
     events: list[dict] = []
@@ -501,6 +503,9 @@ def check_page(browser: Browser, base_url: str, page: str, timeout: float) -> Pa
         result.problems.append(f"{stats['math_errors']} MathJax error(s) in formulas")
     if stats["broken_images"]:
         result.problems.append(f"images that did not load: {stats['broken_images'][:5]}")
+    if hidden_solutions and stats["open_solutions"]:
+        result.problems.append(f"{stats['open_solutions']} solution(s) shown without a click "
+                               "(give them `:class: dropdown`)")
     _check_quizzes(browser, result, stats)
     _check_solutions(browser, result, stats)
     time.sleep(0.1)
@@ -525,8 +530,12 @@ def list_pages(site: Path) -> list[str]:
 
 
 def check_site(site: Path, *, screenshot: Path | None = None, chromium: str | None = None,
-               timeout: float = 30.0, pages: list[str] | None = None) -> Report:
-    """Open every page of ``site`` in headless Chromium and check it; see the module docstring."""
+               timeout: float = 30.0, pages: list[str] | None = None,
+               hidden_solutions: bool = True) -> Report:
+    """Open every page of ``site`` in headless Chromium and check it; see the module docstring.
+
+    ``hidden_solutions=False`` accepts solutions shown open (the instructor edition).
+    """
     site = Path(site).resolve()
     if not (site / "index.html").is_file():
         raise BrowserError(f"no built site at {site} (run `keraslab book build` first)")
@@ -540,7 +549,8 @@ def check_site(site: Path, *, screenshot: Path | None = None, chromium: str | No
         with serve(site) as base_url:
             for page in pages:
                 try:
-                    report.pages.append(check_page(browser, base_url, page, timeout))
+                    report.pages.append(check_page(browser, base_url, page, timeout,
+                                                   hidden_solutions))
                 except BrowserError as exc:
                     report.pages.append(PageResult(page, [str(exc)]))
             target = next((p for p in SCREENSHOT_PAGES if p in pages), None)

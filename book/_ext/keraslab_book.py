@@ -51,7 +51,7 @@ def _localize_quiz_mathjax(app, exc):
 
 
 def _switch_off_thebe(app):
-    for event in ("env-before-read-docs", "doctree-resolved", "builder-inited"):
+    for event in ("env-before-read-docs", "doctree-resolved"):
         listeners = app.events.listeners.get(event, [])
         listeners[:] = [
             listener for listener in listeners

@@ -1,0 +1,251 @@
+"""The book's build and browser check.
+
+The full book takes minutes to build, so CI builds it once with ``keraslab book build`` and checks
+it with ``keraslab book check``. These tests build a one-chapter book with the real configuration
+(math, a figure, a jupyterquiz quiz, an exercise with a solution), check it in Chromium, and make
+sure the checks fail on pages that are broken. Set ``KERASLAB_BOOK_SITE`` to a built site to also
+check that site here.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+from keraslab import book
+
+REPO = Path(__file__).resolve().parents[2]
+
+CHAPTER = textwrap.dedent('''\
+    ---
+    jupytext:
+      text_representation: {extension: .md, format_name: myst}
+    kernelspec: {display_name: Python 3, language: python, name: python3}
+    ---
+
+    # A chapter
+
+    The variance of a sum is $\\operatorname{Var}(y) = n \\operatorname{Var}(w) \\operatorname{Var}(x)$,
+    as {cite:t}`he2015` use:
+
+    $$\\sigma^2 = \\frac{2}{n_\\text{in}}$$
+
+    ```{code-cell} ipython3
+    :tags: [hide-input]
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot([0, 1], [0, 1])
+    plt.show()
+    ```
+
+    ```{code-cell} ipython3
+    :tags: [remove-input]
+    from jupyterquiz import display_quiz
+    display_quiz([
+        {"question": "Pick B.", "type": "multiple_choice", "answers": [
+            {"answer": "A", "correct": False, "feedback": "Not A."},
+            {"answer": "B", "correct": True, "feedback": "Yes, B."}]},
+        {"question": "Type 0.25 squared.", "type": "numeric", "precision": 3, "answers": [
+            {"type": "range", "range": [0.0624, 0.0626], "correct": True, "feedback": "Right."},
+            {"type": "default", "feedback": "Square it."}]},
+    ], shuffle_answers=False)
+    ```
+
+    ```{exercise}
+    :label: ex-one
+
+    Why?
+    ```
+
+    ```{solution} ex-one
+    :class: dropdown
+
+    Because the secret answer is forty-two.
+    ```
+
+    ```{only} instructor
+    Teaching note: only for teachers.
+    ```
+    ''')
+
+
+def _mini_book(root: Path) -> Path:
+    source = root / "src"
+    source.mkdir()
+    for name in ("_config.yml", "references.bib"):
+        shutil.copy(REPO / "book" / name, source / name)
+    for name in ("_ext", "images"):
+        shutil.copytree(REPO / "book" / name, source / name,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    (source / "intro.md").write_text("# Home\n\nA one-chapter book.\n")
+    (source / "chapter.md").write_text(CHAPTER)
+    (source / "bibliography.md").write_text("# References\n\n```{bibliography}\n```\n")
+    toc = {"format": "jb-book", "root": "intro",
+           "chapters": [{"file": "chapter"}, {"file": "bibliography"}, {"file": "not-written"}]}
+    (source / "_toc.yml").write_text(yaml.safe_dump(toc))
+    return source
+
+
+@pytest.fixture(scope="module")
+def mini_site(tmp_path_factory):
+    root = tmp_path_factory.mktemp("book")
+    source = _mini_book(root)
+    student = book.build(edition="student", out=root / "student", source=source)
+    instructor = book.build(edition="instructor", out=root / "instructor", source=source,
+                            cache=root / "student" / ".jupyter_cache")
+    return student, instructor
+
+
+def _chromium_or_skip():
+    from keraslab.book_check import BrowserError, find_chromium
+
+    try:
+        return find_chromium()
+    except BrowserError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(str(exc))
+
+
+# --------------------------------------------------------------------------- no browser
+
+
+def test_toc_lists_the_fixed_file_names():
+    toc = yaml.safe_load((REPO / "book" / "_toc.yml").read_text())
+    pages = book.toc_pages(toc)
+    for name in ("intro", "foundations/preprocessing", "foundations/activations",
+                 "part1/xavier-he", "part1/comparison", "part2/batchnorm", "part3/mixup-cutmix",
+                 "pitfalls", "quizzes/part1", "labs/index", "instructor", "api", "bibliography"):
+        assert name in pages
+    assert len(pages) == len(set(pages))
+
+
+def test_filter_toc_drops_missing_and_excluded_pages(tmp_path):
+    for name in ("intro", "a/one", "a/two", "b/three"):
+        (tmp_path / f"{name}.md").parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / f"{name}.md").write_text("# x\n")
+    toc = {"root": "intro", "parts": [
+        {"caption": "A", "chapters": [{"file": "a/one"}, {"file": "a/two"}, {"file": "a/gone"}]},
+        {"caption": "B", "chapters": [{"file": "b/three"}]},
+        {"caption": "C", "chapters": [{"file": "c/none"}]},
+    ]}
+    kept, missing = book.filter_toc(toc, tmp_path, exclude=["b/*"])
+    assert book.toc_pages(kept) == ["intro", "a/one", "a/two"]
+    assert missing == ["a/gone", "b/three", "c/none"]
+    assert [p["caption"] for p in kept["parts"]] == ["A"]
+    with pytest.raises(book.BookError, match="root page"):
+        book.filter_toc({"root": "nothing"}, tmp_path)
+
+
+def test_references_have_the_required_keys():
+    import pybtex.database
+
+    entries = pybtex.database.parse_file(REPO / "book" / "references.bib").entries
+    for key in ("glorot2010 he2015 mishkin2015 ioffe2015 ba2016 ulyanov2016 wu2018 salimans2016 "
+                "miyato2018 srivastava2014 wan2013 ghiasi2018 huang2016 zhang2018 yun2019 "
+                "devries2017 zhong2020 santurkar2018 saxe2014 klambauer2017 loshchilov2019 "
+                "yosinski2014 goyal2017 zhang2019fixup lecun1998").split():
+        assert key in entries, key
+        assert entries[key].fields.get("title") and entries[key].fields.get("year"), key
+
+
+def test_scan_site_flags_external_resources_and_instructor_text(tmp_path):
+    (tmp_path / "index.html").write_text('<html><a href="https://example.org">a link is fine</a>'
+                                         '<script src="_static/x.js"></script></html>')
+    assert book.scan_site(tmp_path) == []
+    (tmp_path / "page.html").write_text(
+        '<script src="https://cdn.example.org/x.js"></script>'
+        '<link rel="stylesheet" href="//fonts.example.org/f.css">'
+        "<pre>### BEGIN HIDDEN TESTS</pre>")
+    (tmp_path / "style.css").write_text("@font-face { src: url(https://fonts.example.org/a.woff2) }")
+    problems = book.scan_site(tmp_path)
+    assert len([p for p in problems if "another host" in p]) == 3
+    assert any("BEGIN HIDDEN TESTS" in p for p in problems)
+    assert not any("HIDDEN" in p for p in book.scan_site(tmp_path, edition="instructor"))
+
+
+# --------------------------------------------------------------------------- built mini book
+
+
+@pytest.mark.slow
+def test_editions_differ_only_where_they_should(mini_site):
+    student, instructor = mini_site
+    student_page = (student / "chapter.html").read_text()
+    instructor_page = (instructor / "chapter.html").read_text()
+    assert "only for teachers" not in student_page
+    assert "only for teachers" in instructor_page
+    assert "forty-two" in student_page  # a self-check answer, hidden in a dropdown
+    assert 'class="solution dropdown' in student_page
+    assert 'class="solution dropdown' not in instructor_page
+    assert not (student / "_sources").exists()
+    assert not (student / "not-written.html").exists()
+    assert (student / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    assert book.scan_site(student) == []
+
+
+@pytest.mark.slow
+def test_a_failing_cell_fails_the_build(tmp_path):
+    source = _mini_book(tmp_path)
+    (source / "chapter.md").write_text(CHAPTER.replace("plt.show()", "plt.show()\n1 / 0"))
+    with pytest.raises(book.BookError, match="build failed"):
+        book.build(out=tmp_path / "out", source=source)
+    # The next build re-reads the page instead of trusting the failed run's environment.
+    with pytest.raises(book.BookError, match="build failed"):
+        book.build(out=tmp_path / "out", source=source)
+
+
+@pytest.mark.slow
+def test_browser_check_passes_on_a_good_site_and_catches_broken_pages(mini_site, tmp_path):
+    from keraslab.book_check import check_site
+
+    chromium = _chromium_or_skip()
+    student, _ = mini_site
+    site = tmp_path / "site"
+    shutil.copytree(student, site)
+    report = check_site(site, chromium=chromium, screenshot=tmp_path / "shot.png")
+    assert report.ok, report.summary()
+    chapter = next(p for p in report.pages if p.page == "chapter.html")
+    assert chapter.stats["quiz_mc"] == 1 and chapter.stats["quiz_numeric"] == 1
+    assert chapter.stats["solutions"] == 1
+    assert chapter.stats["mathjax"] >= 2 and chapter.stats["images"] >= 1
+    assert (tmp_path / "shot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    page = (site / "chapter.html").read_text()
+    broken = {
+        "external.html": page.replace("</head>",
+                                      '<script src="https://cdn.example.org/x.js"></script></head>'),
+        "console.html": page.replace("</body>", "<script>console.error('boom')</script></body>"),
+        "rawmath.html": page.replace('_static/mathjax/tex-chtml.js', '_static/missing.js'),
+        "image.html": page.replace("</article>", '<img src="_images/none.png"></article>'),
+        # Clicks that never reach the quiz's answer buttons: no feedback appears.
+        "quiz.html": page.replace("</body>", "<script>document.addEventListener('click', e => {"
+                                  " if (e.target.closest('.MCButton')) e.stopPropagation(); },"
+                                  " true)</script></body>"),
+        "solution.html": page.replace("solution dropdown", "solution"),
+    }
+    for name, text in broken.items():
+        assert text != page, name
+        (site / name).write_text(text)
+    report = check_site(site, chromium=chromium, pages=sorted(broken),
+                        screenshot=tmp_path / "shot2.png")
+    by_page = {p.page: " | ".join(p.problems) for p in report.pages}
+    assert "another host: https://cdn.example.org/x.js" in by_page["external.html"]
+    assert "boom" in by_page["console.html"]
+    assert "not typeset" in by_page["rawmath.html"]
+    assert "none.png" in by_page["image.html"]
+    assert "quiz question 1" in by_page["quiz.html"]
+    assert "shown without a click" in by_page["solution.html"]
+    assert not report.ok
+
+
+@pytest.mark.skipif(not os.environ.get("KERASLAB_BOOK_SITE"), reason="KERASLAB_BOOK_SITE not set")
+def test_built_book_in_the_browser():
+    from keraslab.book_check import check_site
+
+    report = check_site(Path(os.environ["KERASLAB_BOOK_SITE"]), chromium=_chromium_or_skip())
+    assert report.ok, report.summary()
