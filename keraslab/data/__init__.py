@@ -1,0 +1,40 @@
+"""Datasets and input pipelines for the labs: TFDS loaders, offline stand-ins, augmentation."""
+
+from keraslab.data.offline import class_layout, load_digits, load_shapes, make_shapes
+from keraslab.data.pipeline import (
+    PRESETS,
+    augment_image,
+    channel_stats,
+    make_pipeline,
+    normalize,
+    resolve_augment,
+    rotate,
+)
+from keraslab.data.tfds import (
+    DATASETS,
+    DatasetUnavailableError,
+    LoadedData,
+    load,
+    load_arrays,
+    offline_requested,
+)
+
+__all__ = [
+    "DATASETS",
+    "PRESETS",
+    "DatasetUnavailableError",
+    "LoadedData",
+    "augment_image",
+    "channel_stats",
+    "class_layout",
+    "load",
+    "load_arrays",
+    "load_digits",
+    "load_shapes",
+    "make_pipeline",
+    "make_shapes",
+    "normalize",
+    "offline_requested",
+    "resolve_augment",
+    "rotate",
+]

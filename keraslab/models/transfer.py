@@ -1,0 +1,246 @@
+"""Transfer learning with a backbone the kit pretrains itself (nothing is downloaded).
+
+The source task is the generated shapes dataset with 100 classes (10 outlines x 10
+textures, `keraslab.data.class_layout(100)`); the backbone is `build_resnet` without its
+classifier. The labs' target tasks (flowers, or the 5-class shapes stand-in offline) share
+low-level features with it, the situation transfer learning is meant for.
+
+Strategies (lab 4):
+- "A": freeze the whole backbone, train a new head.
+- "B": freeze the stem and the early stages, fine-tune the later stages and the head.
+- "scratch": the same architecture from random initialization, everything trained.
+
+In A and B the backbone is called with `training=False`, so every batch-normalization layer
+in it runs in inference mode (its moving statistics from the source task are used and never
+updated), including the unfrozen ones in B: fine-tuning on a small dataset with batch
+statistics would wreck the source statistics. In Keras, a layer with `trainable=False`
+also runs in inference mode, which covers the frozen part twice over.
+
+Keras 3 pitfall: writing `backbone(inputs, training=False)` while building a *functional*
+model is not enough. When the outer model runs (`fit` passes `training=True`), Keras 3
+re-injects the outer `training` value into every node that accepts it, overriding the
+`False` recorded at construction (checked on Keras 3.15). The backbone is therefore wrapped
+in `InferenceMode`, a layer without a `training` argument whose `call` passes
+`training=False` explicitly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from keraslab.models.resnet import build_resnet
+
+STRATEGIES = ("A", "B", "scratch")
+BACKBONE_ARCH = {"blocks_per_stage": (1, 1, 1), "filters": (32, 64, 128)}
+
+
+def build_backbone(seed=0, **arch):
+    """A fresh (randomly initialized) backbone: `build_resnet` without the classifier.
+
+    Args:
+        seed: seed of the initializers.
+        **arch: overrides of `BACKBONE_ARCH` (`blocks_per_stage`, `filters`, ...).
+
+    Returns:
+        A `keras.Model` mapping images of any size `(None, None, 3)` to feature vectors.
+    """
+    kwargs = {**BACKBONE_ARCH, **arch}
+    return build_resnet((None, None, 3), 0, include_top=False, seed=seed, name="backbone", **kwargs)
+
+
+def _cache_dir(cache_dir):
+    if cache_dir is not None:
+        return Path(cache_dir)
+    return Path(os.environ.get("KERASLAB_CACHE", Path.home() / ".cache" / "keraslab")) / "backbones"
+
+
+def pretrain_backbone(train_size=5000, epochs=10, batch_size=64, image_size=32, learning_rate=1e-3,
+                      seed=0, cache_dir=None, verbose=0, **arch):
+    """Pretrains the backbone on the 100-class shapes task, or loads it from the cache.
+
+    The weights are cached under `cache_dir` (default `$KERASLAB_CACHE/backbones` or
+    `~/.cache/keraslab/backbones`) with a name derived from all arguments, so a lab pays
+    for pretraining once.
+
+    Args:
+        train_size: number of source images.
+        epochs: pretraining epochs.
+        batch_size: pretraining batch size.
+        image_size: source image size.
+        learning_rate: Adam learning rate.
+        seed: seed of data and initialization.
+        cache_dir: where to keep the weights.
+        verbose: Keras verbosity during pretraining.
+        **arch: backbone architecture overrides (see `build_backbone`).
+
+    Returns:
+        `(backbone_weights_path, info)`: the path of the `.weights.h5` file and a dict with
+        the source accuracy and settings. Build fresh copies with `load_backbone`.
+
+    Example:
+    >>> path, info = pretrain_backbone(train_size=200, epochs=1)  # doctest: +SKIP
+    """
+    settings = dict(train_size=train_size, epochs=epochs, batch_size=batch_size, image_size=image_size,
+                    learning_rate=learning_rate, seed=seed, arch={**BACKBONE_ARCH, **arch}, source="shapes100")
+    key = hashlib.sha256(json.dumps(settings, sort_keys=True, default=list).encode()).hexdigest()[:16]
+    directory = _cache_dir(cache_dir)
+    path = directory / f"backbone-{key}.weights.h5"
+    info_path = directory / f"backbone-{key}.json"
+    if path.exists() and info_path.exists():
+        return str(path), json.loads(info_path.read_text())
+
+    from keraslab.data.offline import load_shapes
+    from keraslab.data.pipeline import channel_stats, make_pipeline
+
+    (x, y), (xt, yt) = load_shapes(train_size=train_size, test_size=max(200, train_size // 10),
+                                   image_size=image_size, num_classes=100, seed=seed + 7919)
+    mean, std = channel_stats(x)
+    common = dict(batch_size=batch_size, num_classes=100, mean=mean, std=std)
+    train = make_pipeline(x, y, training=True, augment="standard", seed=seed, **common)
+    test = make_pipeline(xt, yt, **common)
+    backbone = build_backbone(seed=seed, **arch)
+    inputs = keras.Input((image_size, image_size, 3))
+    outputs = keras.layers.Dense(100, activation="softmax", name="source_head")(backbone(inputs))
+    model = keras.Model(inputs, outputs)
+    model.compile(keras.optimizers.Adam(learning_rate), "categorical_crossentropy", metrics=["accuracy"])
+    model.fit(train, epochs=epochs, verbose=verbose, shuffle=False)  # the pipeline shuffles
+    _, accuracy = model.evaluate(test, verbose=0)
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp = directory / f".tmp-{os.getpid()}-{path.name}"
+    backbone.save_weights(tmp)
+    os.replace(tmp, path)  # atomic: parallel runs never read half a file
+    info = {**settings, "source_test_accuracy": float(accuracy)}
+    info_path.write_text(json.dumps(info, indent=1))
+    return str(path), info
+
+
+def load_backbone(weights_path=None, seed=0, **arch):
+    """A fresh backbone, with pretrained weights when `weights_path` is given.
+
+    Args:
+        weights_path: a `.weights.h5` file from `pretrain_backbone`, or None (random init).
+        seed: seed of the random initialization.
+        **arch: architecture overrides; must match the pretrained ones.
+
+    Returns:
+        A backbone `keras.Model`.
+    """
+    backbone = build_backbone(seed=seed, **arch)
+    if weights_path is not None:
+        backbone.load_weights(weights_path)
+    return backbone
+
+
+@keras.saving.register_keras_serializable(package="keraslab")
+class InferenceMode(keras.layers.Layer):
+    """Runs a wrapped layer or model always with `training=False`.
+
+    The wrapped layer's weights stay trainable or frozen as their own `trainable` flags
+    say; only the call mode is fixed (batch norm uses moving statistics, dropout is off).
+
+    Args:
+        layer: the layer or model to wrap (available as `.layer`).
+        **kwargs: base layer keyword arguments.
+
+    Example:
+    >>> wrapped = InferenceMode(keras.layers.Dropout(0.5))
+    >>> float(wrapped(keras.ops.ones((1, 4))).numpy().sum())
+    4.0
+    """
+
+    def __init__(self, layer, **kwargs):
+        super().__init__(**kwargs)
+        self.layer = layer
+
+    def call(self, inputs):
+        return self.layer(inputs, training=False)
+
+    def compute_output_shape(self, input_shape):
+        return self.layer.compute_output_shape(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config["layer"] = keras.saving.serialize_keras_object(self.layer)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config["layer"] = keras.saving.deserialize_keras_object(config["layer"])
+        return cls(**config)
+
+
+def _stage_of(layer_name):
+    if layer_name.startswith("stem"):
+        return 0
+    if layer_name.startswith("stage"):
+        return int(layer_name[5:].split("_")[0])
+    return None
+
+
+def build_transfer_model(backbone, num_classes, strategy="A", fine_tune_from=None, input_shape=None,
+                         head_dropout=0.2, seed=0, name=None):
+    """Puts a new classifier on a backbone and freezes it according to `strategy`.
+
+    Args:
+        backbone: a model from `load_backbone` (pretrained for "A" and "B", random for
+            "scratch"). It is modified in place (its `trainable` flags), so give each
+            model its own copy.
+        num_classes: classes of the target task.
+        strategy: "A" (freeze all), "B" (freeze the stem and stages before
+            `fine_tune_from`) or "scratch" (train everything, batch norm in training mode).
+        fine_tune_from: first stage that B fine-tunes (stages count from 1); defaults to
+            the last stage.
+        input_shape: target image shape, e.g. `(64, 64, 3)`.
+        head_dropout: dropout before the new classifier.
+        seed: seed of the head.
+        name: model name (default "transfer_<strategy>").
+
+    Returns:
+        A `keras.Model` (not compiled). For "A" and "B" the backbone sits inside the
+        `InferenceMode` layer "backbone_inference" (`model.get_layer(
+        "backbone_inference").layer`); for "scratch" it is the layer "backbone".
+
+    Example:
+    >>> model = build_transfer_model(load_backbone(), 5, strategy="A", input_shape=(32, 32, 3))
+    >>> sum(w.size for w in model.trainable_weights) == 128 * 5 + 5
+    True
+    """
+    if strategy not in STRATEGIES:
+        raise ValueError(f"`strategy` must be one of {STRATEGIES}. Received: strategy={strategy!r}")
+    stages = sorted({s for s in (_stage_of(layer.name) for layer in backbone.layers) if s})
+    if fine_tune_from is None:
+        fine_tune_from = stages[-1]
+    if fine_tune_from not in stages:
+        raise ValueError(f"`fine_tune_from` must be one of the backbone's stages {stages}. "
+                         f"Received: fine_tune_from={fine_tune_from!r}")
+    if strategy == "A":
+        backbone.trainable = False
+    else:
+        backbone.trainable = True
+        if strategy == "B":
+            for layer in backbone.layers:
+                stage = _stage_of(layer.name)
+                if stage is not None and stage < fine_tune_from:
+                    layer.trainable = False
+    inputs = keras.Input(tuple(input_shape or (None, None, 3)), name="inputs")
+    if strategy == "scratch":
+        features = backbone(inputs)
+    else:
+        features = InferenceMode(backbone, name="backbone_inference")(inputs)
+    if head_dropout:
+        features = keras.layers.Dropout(head_dropout, seed=seed, name="head_dropout")(features)
+    logits = keras.layers.Dense(num_classes, kernel_initializer=keras.initializers.GlorotNormal(seed=seed),
+                                name="head")(features)
+    outputs = keras.layers.Activation("softmax", dtype="float32", name="softmax")(logits)
+    return keras.Model(inputs, outputs, name=name or f"transfer_{strategy}")
+
+
+def count_params(weights):
+    """Total number of scalars in a list of variables."""
+    return int(sum(np.prod(w.shape) for w in weights))

@@ -1,0 +1,48 @@
+import keras
+import numpy as np
+import pytest
+
+from keraslab.layers import DropBlock2D, GroupNorm, InstanceNorm
+from keraslab.models import build_convnet
+
+NORM_TYPES = {"batch": keras.layers.BatchNormalization, "layer": keras.layers.LayerNormalization,
+              "group": GroupNorm, "instance": InstanceNorm}
+
+
+@pytest.mark.parametrize("norm", ["none", "batch", "layer", "group", "instance"])
+def test_normalization_is_one_argument(norm):
+    model = build_convnet((16, 16, 3), 4, normalization=norm, filters=(8, 8, 16, 16, 16))
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert len(convs) == 5
+    norms = [layer for layer in model.layers if layer.name.startswith("norm_")]
+    if norm == "none":
+        assert norms == [] and all(c.use_bias for c in convs)
+    else:
+        assert len(norms) == 5 and all(isinstance(n, NORM_TYPES[norm]) for n in norms)
+        assert not any(c.use_bias for c in convs)
+    out = model(np.random.default_rng(0).normal(size=(2, 16, 16, 3)).astype("float32")).numpy()
+    np.testing.assert_allclose(out.sum(1), 1.0, rtol=1e-5)
+
+
+def test_layer_norm_is_over_all_features_of_a_sample():
+    model = build_convnet((8, 8, 3), 2, normalization="layer", filters=(4,) * 5)
+    assert list(model.get_layer("norm_1").axis) == [1, 2, 3]
+
+
+def test_group_norm_predictions_do_not_depend_on_batch():
+    model = build_convnet((16, 16, 3), 4, normalization="group", filters=(8, 8, 16, 16, 16), groups=4)
+    x = np.random.default_rng(1).normal(size=(6, 16, 16, 3)).astype("float32")
+    full = model(x, training=True).numpy()
+    alone = model(x[:1], training=True).numpy()
+    np.testing.assert_allclose(full[:1], alone, atol=1e-5)
+
+
+def test_dropblock_regularizer_and_errors():
+    model = build_convnet((32, 32, 3), 10, regularizer="dropblock", rate=0.3, block_size=7)
+    assert sum(isinstance(layer, DropBlock2D) for layer in model.layers) == 2
+    with pytest.raises(ValueError, match="filters"):
+        build_convnet((32, 32, 3), 10, filters=(8, 8))
+    with pytest.raises(ValueError, match="normalization"):
+        build_convnet((32, 32, 3), 10, normalization="weight")
+    with pytest.raises(ValueError, match="groups"):
+        build_convnet((32, 32, 3), 10, normalization="group", filters=(6,) * 5, groups=4)
