@@ -27,9 +27,14 @@ if tf is not None:
         pass
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def two_cpu_strategy():
-    """A MirroredStrategy over two logical CPU devices."""
+    """A MirroredStrategy over two logical CPU devices, shared by the whole session.
+
+    One instance only: several MirroredStrategy objects in one process reuse collective
+    instance keys, and a later strategy's all-reduce then fails with a shape mismatch
+    against an earlier model's gradients.
+    """
     if tf is None:
         pytest.skip("needs TensorFlow")
     devices = [d.name for d in tf.config.list_logical_devices("CPU")]

@@ -62,7 +62,10 @@ class CutMix(keras.layers.Layer):
         **kwargs: Base layer keyword arguments.
 
     Call arguments:
-        data: `(images, labels)` or a dict with keys "images" and "labels".
+        data: `(images, labels)`, or images with `labels` as the second argument (so that
+            `dataset.map(layer)` works on a dataset of pairs), or a dict with keys "images"
+            and "labels".
+        labels: The labels, when `data` holds only the images.
         training: Python bool; mix only when True. Defaults to True.
 
     Returns:
@@ -82,7 +85,9 @@ class CutMix(keras.layers.Layer):
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
 
-    def call(self, data, training=True):
+    def call(self, data, labels=None, training=True):
+        if labels is not None:  # called as layer(images, labels), e.g. by Dataset.map
+            data = (data, labels)
         images, labels, rebuild = split_batch(data, type(self).__name__)
         images = ops.cast(images, self.compute_dtype)
         labels = ops.cast(labels, "float32")
