@@ -1,0 +1,55 @@
+"""Releasing exercise notebooks and grading submissions, nbgrader-compatible.
+
+Instructors write solution notebooks with nbgrader's cell metadata and markers (see
+`keraslab.grading.notebook`). ``keraslab release`` makes the student notebooks
+(`keraslab.grading.release`); ``keraslab grade`` scores submissions (`keraslab.grading.grade`).
+Hidden tests call `record` so that results are compared outside the student's kernel.
+
+Threat model
+------------
+The student controls everything their kernel runs: their cells run before the tests, so they
+can patch builtins, NumPy, ``assert``, IPython input/AST transformers, ``sys.settrace``, or
+`record` itself; write any file the kernel can write; print anything; exit or crash the kernel;
+loop forever or allocate without bound. The grader's process, the solution notebook, and
+(with bubblewrap) the rest of the machine are out of their reach.
+
+What is guaranteed:
+
+- **No points for results the student's code did not compute.** Points for a recorded
+  result need a value equal (within the *solution's* tolerances) to the value the solution
+  notebook records on the same cell, computed in a separate clean kernel and compared in the
+  grader's process. Records are read from the kernel's replies to the test cell's own
+  execution request: anything printed or written by other cells, or written to files,
+  counts for nothing, so a record cannot be forged ahead of time or after the fact. Patching
+  in the kernel can change only the student's own values.
+- **A neutered test scores 0.** Each visible and hidden part of a test cell runs as its own
+  request and ends with a receipt carrying a fresh random nonce; the part counts only if the
+  kernel replied "ok" and echoed the nonce. A missing record is 0 points for that question.
+- **Hidden tests and solutions are not on the student's disk.** The kernel's working
+  directory holds only a copy of the submission; with bubblewrap nothing else of the
+  project (solutions, tests, gradebook) is visible and there is no network.
+- **Locked and test cells are the instructor's.** They are restored by ``grade_id``
+  (re-added when deleted); edits and deletions are listed in the gradebook.
+- **Every submission gets a row**, with a status (``ok``, ``timeout``, ``kernel-died``,
+  ``unreadable``, ``kernel-failed``, ``grader-error``), whatever the notebook does. Time
+  (per cell, per notebook) and memory (address space) are limited.
+- **Feedback is written by the grader**: points, grader-written reasons and the output of
+  visible test parts only, with any line of solution, hidden-test or mark-scheme text
+  redacted. It never includes hidden-test source or hidden-part tracebacks.
+
+What is not guaranteed:
+
+- Plain ``assert`` test cells (nbgrader style) run in the student's kernel, so a student who
+  removes asserts with an AST transformer while letting the receipt through passes them.
+  They keep nbgrader's guarantees; use `record` for anything that matters.
+- A result that can be guessed without solving the exercise (a shape, a boolean) can be
+  returned or forged; record values that depend on hidden inputs.
+- Hidden tests run in the student's kernel, which sees their code. A determined student can
+  smuggle it out in encoded form through the visible output shown in the feedback
+  (verbatim copies are redacted): treat hidden inputs as secret until grading, not after.
+- Without bubblewrap the kernel runs as the grader's user and can read whatever that user can.
+"""
+
+from keraslab.grading.recording import record
+
+__all__ = ["record"]

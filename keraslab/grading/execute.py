@@ -1,0 +1,258 @@
+"""Running a list of code steps in a fresh, limited kernel and keeping what each step printed.
+
+The executor (`nbclient`) runs in the grader's process; only the kernel runs in the sandbox.
+Each step's outputs are the messages the kernel sent *in reply to that step's request*, so a
+result can be tied to the step that produced it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import nbformat
+from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+from keraslab.grading import sandbox as sandboxing
+
+TIMEOUT_ERROR_NAME = "CellTimeoutError"
+
+
+@dataclasses.dataclass
+class Step:
+    """One piece of code to run: a cell, or one visible or hidden part of a test cell.
+
+    Attributes:
+        source: the code.
+        kind: ``"cell"``, ``"visible"`` (visible part of a test cell) or ``"hidden"``.
+        grade_id: the nbgrader id of the cell it comes from, if any.
+        cell_index: position of that cell in the graded notebook.
+        nonce: for test parts, the secret the appended receipt call must echo back.
+    """
+
+    source: str
+    kind: str = "cell"
+    grade_id: str | None = None
+    cell_index: int = 0
+    nonce: str | None = None
+
+
+@dataclasses.dataclass
+class StepResult:
+    status: str = "not-run"  # "ok", "error", "timeout", "died" or "not-run"
+    error_name: str | None = None
+    error_value: str | None = None
+    outputs: list = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class Execution:
+    """What happened to one notebook run.
+
+    Attributes:
+        status: ``"ok"`` (every step ran), ``"timeout"`` (a cell or the notebook hit its time
+            limit), ``"kernel-died"`` or ``"kernel-failed"`` (the kernel did not start).
+        message: a short, grader-written explanation.
+        results: one `StepResult` per step.
+        startup_seconds: time to start the kernel.
+        run_seconds: time spent running steps.
+        truncated: output beyond ``Limits.output_bytes`` was dropped.
+    """
+
+    status: str
+    message: str
+    results: list[StepResult]
+    startup_seconds: float = 0.0
+    run_seconds: float = 0.0
+    truncated: bool = False
+
+
+class _FixedSpecManager(KernelSpecManager):
+    """Serves one kernel spec, so no user or system kernel spec can change what runs."""
+
+    def __init__(self, argv: list[str], **kwargs):
+        super().__init__(**kwargs)
+        self._spec = KernelSpec(
+            argv=argv,
+            display_name="keraslab grading",
+            language="python",
+            # A signal to the sandbox's outer process would not reach the kernel inside.
+            interrupt_mode="message",
+        )
+
+    def get_kernel_spec(self, kernel_name):
+        return self._spec
+
+    def find_kernel_specs(self):
+        return {"keraslab-grading": ""}
+
+
+class _CappedClient(NotebookClient):
+    """A notebook client that stops keeping output beyond a byte budget."""
+
+    def __init__(self, *args, output_budget: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.output_budget = output_budget
+        self.truncated = False
+
+    def output(self, outs, msg, display_id, cell_index):
+        cost = len(json.dumps(msg.get("content", {}), default=str))
+        if cost > self.output_budget:
+            self.truncated = True
+            self.output_budget = 0
+            return None
+        self.output_budget -= cost
+        return super().output(outs, msg, display_id, cell_index)
+
+
+def _kill_kernel(km) -> None:
+    provisioner = getattr(km, "provisioner", None)
+    pgid = getattr(provisioner, "pgid", None)
+    process = getattr(provisioner, "process", None)
+    try:
+        if pgid:
+            os.killpg(pgid, signal.SIGKILL)
+        elif process is not None:
+            process.kill()
+    except (ProcessLookupError, PermissionError, OSError):
+        pass
+
+
+async def _run(steps, scratch: Path, sandbox: str, limits: sandboxing.Limits) -> Execution:
+    env = sandboxing.kernel_environment(scratch)
+    argv = sandboxing.kernel_argv(scratch, sandbox, limits, env)
+    km = AsyncKernelManager(
+        kernel_spec_manager=_FixedSpecManager(argv),
+        kernel_name="keraslab-grading",
+        transport="ipc",
+        ip=str(scratch / "kernel"),
+        connection_file=str(scratch / "kernel.json"),
+    )
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s.source) for s in steps])
+    results = [StepResult() for _ in steps]
+    replies: dict[int, dict] = {}
+
+    def remember_reply(cell, cell_index, execute_reply):
+        replies[cell_index] = (execute_reply or {}).get("content", {})
+
+    client = _CappedClient(
+        nb,
+        km=km,
+        timeout=int(limits.cell_timeout),
+        startup_timeout=int(min(120, limits.notebook_timeout)),
+        interrupt_on_timeout=True,
+        error_on_timeout={
+            "ename": TIMEOUT_ERROR_NAME,
+            "evalue": f"the cell ran longer than {limits.cell_timeout:g} s",
+            "traceback": [],
+        },
+        allow_errors=True,
+        record_timing=False,
+        iopub_timeout=10,
+        output_budget=limits.output_bytes,
+        on_cell_executed=remember_reply,
+        resources={"metadata": {"path": str(scratch)}},
+    )
+    start = time.monotonic()
+    deadline = start + limits.notebook_timeout
+    status, message = "ok", "every cell ran"
+    startup_seconds = 0.0
+    try:
+        try:
+            # The kernel's own stdout/stderr (banners, crash dumps) are not the student's output.
+            await asyncio.wait_for(
+                client.async_start_new_kernel(
+                    env=env,
+                    cwd=str(scratch),
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                ),
+                timeout=limits.notebook_timeout,
+            )
+            await asyncio.wait_for(
+                client.async_start_new_kernel_client(),
+                timeout=max(1.0, deadline - time.monotonic()),
+            )
+        except Exception as error:  # start-up failures come in many types; all mean the same
+            return Execution("kernel-failed", f"the kernel did not start: {error}", results)
+        startup_seconds = time.monotonic() - start
+
+        async def run_steps():
+            nonlocal status, message
+            for index, step in enumerate(steps):
+                remaining = deadline - time.monotonic()
+                client.timeout = max(1, int(min(limits.cell_timeout, remaining)))
+                cell = nb.cells[index]
+                try:
+                    await client.async_execute_cell(cell, index)
+                except DeadKernelError:
+                    results[index] = StepResult("died", outputs=list(cell.get("outputs", [])))
+                    status = "kernel-died"
+                    message = f"the kernel died while running cell {step.cell_index}"
+                    return
+                except CellTimeoutError:
+                    results[index] = StepResult("timeout", TIMEOUT_ERROR_NAME)
+                    status, message = "timeout", f"cell {step.cell_index} hit the time limit"
+                    return
+                reply = replies.get(index, {})
+                result = StepResult("ok", outputs=list(cell.get("outputs", [])))
+                if reply.get("status") == "error":
+                    result.status = "error"
+                    result.error_name = str(reply.get("ename", ""))[:200]
+                    result.error_value = str(reply.get("evalue", ""))[:2000]
+                    if result.error_name == TIMEOUT_ERROR_NAME:
+                        result.status = "timeout"
+                        if status == "ok":
+                            status = "timeout"
+                            message = (
+                                f"cell {step.cell_index} ran longer than "
+                                f"{limits.cell_timeout:g} s and was interrupted"
+                            )
+                elif reply.get("status") != "ok":
+                    result.status = "error"
+                    result.error_name = "no reply"
+                results[index] = result
+
+        try:
+            await asyncio.wait_for(run_steps(), timeout=max(0.1, deadline - time.monotonic()))
+        except asyncio.TimeoutError:
+            status = "timeout"
+            message = f"the notebook ran longer than {limits.notebook_timeout:g} s and was stopped"
+    finally:
+        _kill_kernel(km)
+        try:
+            await asyncio.wait_for(km.shutdown_kernel(now=True), timeout=10)
+        except Exception:  # the kernel is already gone or never started
+            pass
+        try:
+            client.kc and client.kc.stop_channels()
+        except Exception:
+            pass
+    return Execution(
+        status,
+        message,
+        results,
+        startup_seconds=startup_seconds,
+        run_seconds=time.monotonic() - start - startup_seconds,
+        truncated=client.truncated,
+    )
+
+
+def execute_steps(
+    steps: list[Step], scratch: Path, *, sandbox: str, limits: sandboxing.Limits
+) -> Execution:
+    """Runs ``steps`` in order in a new kernel whose working directory is ``scratch``.
+
+    Errors in a step do not stop later steps; a timeout interrupts the step and moves on; a
+    dead kernel or the notebook's deadline ends the run. Safe to call from several threads.
+    """
+    return asyncio.run(_run(steps, Path(scratch), sandbox, limits))

@@ -1,0 +1,137 @@
+"""Per-student feedback, written from the grader's results (never from the executed notebook).
+
+It holds the points per question with a grader-written reason, the cells that were restored,
+and the output of the *visible* test parts. Student-controlled text (output, file names) is
+fenced or escaped so it cannot pose as grader text, and any line of solution, hidden-test or
+mark-scheme text is redacted, in case a student's kernel echoes what it was sent.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+MAX_OUTPUT_CHARS = 4000
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+# ipykernel names cell files after its process id: drop it so feedback repeats exactly.
+_CELL_FILE = re.compile(r"/tmp/ipykernel_\d+/\d+\.py")
+_SCRATCH = re.compile(r"/tmp/klg-[A-Za-z0-9_]+")
+
+
+def output_text(outputs) -> str:
+    """Plain text of notebook outputs: streams, text results and error tracebacks."""
+    pieces = []
+    for output in outputs:
+        kind = output.get("output_type")
+        if kind == "stream":
+            pieces.append(str(output.get("text", "")))
+        elif kind in ("execute_result", "display_data"):
+            text = output.get("data", {}).get("text/plain", "")
+            text = "".join(text) if isinstance(text, list) else str(text)
+            if text and not text.startswith("<recorded "):
+                pieces.append(text + "\n")
+        elif kind == "error":
+            pieces.append("\n".join(str(line) for line in output.get("traceback", [])) + "\n")
+    return "".join(pieces)
+
+
+def clean_output(text: str, secret) -> str:
+    text = _ANSI.sub("", text)
+    text = _CELL_FILE.sub("<cell>", text)
+    text = _SCRATCH.sub(".", text)
+    text = secret.redact(text)
+    if len(text) > MAX_OUTPUT_CHARS:
+        text = text[:MAX_OUTPUT_CHARS] + f"\n[... {len(text) - MAX_OUTPUT_CHARS} more characters]"
+    return text
+
+
+def _fence(text: str) -> str:
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{text.rstrip()}\n{fence}"
+
+
+def _md_cell(text: str) -> str:
+    return html.escape(str(text)).replace("|", "\\|").replace("\n", " ")
+
+
+def _summary(assignment, result):
+    manual = sum(assignment.manual.values())
+    restored = [(gid, "edited") for gid in result.tampered] + [
+        (gid, "missing, re-added") for gid in result.missing
+    ]
+    return manual, restored
+
+
+def render_markdown(assignment, result) -> str:
+    manual, restored = _summary(assignment, result)
+    lines = [
+        f"# Feedback on {_md_cell(assignment.name)}",
+        "",
+        f"- Student: {_md_cell(result.student)}",
+        f"- Status: **{result.status}** ({_md_cell(result.message)})",
+        f"- Score: **{result.total:g} / {assignment.max_points:g}** points graded automatically",
+    ]
+    if manual:
+        lines.append(f"- Graded by hand later: {manual:g} more points")
+    lines += ["", "| Question | Points | Result |", "| --- | --- | --- |"]
+    for question in result.questions:
+        lines.append(
+            f"| {_md_cell(question.grade_id)} | {question.points:g} / {question.max_points:g} "
+            f"| {_md_cell(question.reason)} |"
+        )
+    if restored:
+        lines += ["", "Cells restored from the assignment before grading:"]
+        lines += [f"- {_md_cell(gid)}: {why}" for gid, why in restored]
+    shown = [(q, clean_output(q.visible_output, assignment.secret)) for q in result.questions]
+    shown = [(q, text) for q, text in shown if text.strip()]
+    if shown:
+        lines += ["", "## Output of the visible tests"]
+        for question, text in shown:
+            lines += ["", f"### {_md_cell(question.grade_id)}", "", _fence(text)]
+    return "\n".join(lines) + "\n"
+
+
+def render_html(assignment, result) -> str:
+    manual, restored = _summary(assignment, result)
+    e = html.escape
+    rows = "\n".join(
+        f"<tr><td>{e(q.grade_id)}</td><td>{q.points:g} / {q.max_points:g}</td>"
+        f"<td>{e(q.reason)}</td></tr>"
+        for q in result.questions
+    )
+    parts = [
+        "<!DOCTYPE html>",
+        '<html><head><meta charset="utf-8">',
+        f"<title>Feedback on {e(assignment.name)}</title>",
+        "<style>body{font-family:sans-serif;max-width:50em;margin:2em auto}"
+        "td,th{border:1px solid #ccc;padding:.3em .6em}table{border-collapse:collapse}"
+        "pre{background:#f6f6f6;padding:.6em;overflow:auto}</style></head><body>",
+        f"<h1>Feedback on {e(assignment.name)}</h1>",
+        f"<p>Student: {e(result.student)}<br>Status: <b>{e(result.status)}</b> "
+        f"({e(result.message)})<br>Score: <b>{result.total:g} / {assignment.max_points:g}</b> "
+        "points graded automatically"
+        + (f"<br>Graded by hand later: {manual:g} more points" if manual else "")
+        + "</p>",
+        f"<table><tr><th>Question</th><th>Points</th><th>Result</th></tr>\n{rows}\n</table>",
+    ]
+    if restored:
+        items = "".join(f"<li>{e(gid)}: {why}</li>" for gid, why in restored)
+        parts.append(f"<p>Cells restored from the assignment before grading:</p><ul>{items}</ul>")
+    shown = [(q, clean_output(q.visible_output, assignment.secret)) for q in result.questions]
+    shown = [(q, text) for q, text in shown if text.strip()]
+    if shown:
+        parts.append("<h2>Output of the visible tests</h2>")
+        for question, text in shown:
+            parts.append(f"<h3>{e(question.grade_id)}</h3><pre>{e(text)}</pre>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def render(assignment, result, feedback_format: str = "md") -> str:
+    """Feedback for one submission as Markdown (``"md"``) or HTML (``"html"``)."""
+    if feedback_format == "md":
+        return render_markdown(assignment, result)
+    if feedback_format == "html":
+        return render_html(assignment, result)
+    raise ValueError(f"feedback_format must be 'md' or 'html', got {feedback_format!r}")

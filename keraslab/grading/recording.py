@@ -1,0 +1,191 @@
+"""Recording a student's results for a comparison made outside their kernel.
+
+A hidden test cell computes the student's result on test inputs and hands it to `record`:
+
+```python
+### BEGIN HIDDEN TESTS
+from keraslab.grading import record
+x = np.random.default_rng(0).normal(size=(4, 5))
+record("relu", relu(x), atol=1e-6)
+### END HIDDEN TESTS
+```
+
+`record` holds no expected value and decides nothing. It publishes the value as a display
+output with its own MIME type; the grader reads it from the messages of the cell being
+executed, so each record is tied to the test cell that produced it. The same cells run once
+on the solution notebook in a clean kernel to give the reference values (and the tolerances:
+those a student's kernel sends are ignored), and the grader compares the two in its own
+process with `compare`. Outside a Jupyter kernel `record` does nothing.
+
+Values may be numbers, booleans, strings, `None`, NumPy arrays, anything with ``numpy()`` or
+``__array__`` (TensorFlow, JAX and Keras tensors), and lists, tuples and string-keyed dicts of
+these. They travel as JSON with arrays in base64: decoding never runs code (no pickle).
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+
+RECORD_MIME = "application/vnd.keraslab.record+json"
+RECEIPT_MIME = "application/vnd.keraslab.receipt+json"
+DEFAULT_ATOL = 1e-6
+DEFAULT_RTOL = 1e-5
+MAX_DEPTH = 32
+_NUMERIC_KINDS = "biufc"
+
+
+def encode(value, _depth: int = 0):
+    """Turns a result into JSON-safe data; raises `TypeError` for values it cannot compare."""
+    if _depth > MAX_DEPTH:
+        raise TypeError(f"value nested deeper than {MAX_DEPTH} levels")
+    if value is None:
+        return {"t": "none"}
+    if isinstance(value, str):
+        return {"t": "str", "v": value}
+    if isinstance(value, (list, tuple)):
+        return {"t": "list", "v": [encode(item, _depth + 1) for item in value]}
+    if isinstance(value, dict):
+        if not all(isinstance(key, str) for key in value):
+            raise TypeError("dict keys must be strings to be recorded")
+        return {"t": "dict", "v": {key: encode(item, _depth + 1) for key, item in value.items()}}
+    import numpy as np
+
+    if hasattr(value, "numpy") and callable(value.numpy):
+        value = value.numpy()
+    try:
+        array = np.asarray(value)
+    except Exception as error:
+        raise TypeError(f"cannot record a value of type {type(value).__name__}: {error}") from None
+    if array.dtype.kind == "U":
+        return {"t": "list", "v": [encode(item, _depth + 1) for item in array.tolist()]}
+    if array.dtype.kind not in _NUMERIC_KINDS:
+        raise TypeError(
+            f"cannot record a value of type {type(value).__name__} (dtype {array.dtype}); "
+            "record numbers, arrays, strings or lists of them"
+        )
+    little_endian = np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<"), copy=False)
+    return {
+        "t": "array",
+        "dtype": little_endian.dtype.str,
+        "shape": list(little_endian.shape),
+        "data": base64.b64encode(little_endian.tobytes()).decode("ascii"),
+    }
+
+
+def decode(data, _depth: int = 0):
+    """Inverse of `encode` for data from an untrusted kernel; raises `ValueError` if malformed."""
+    import numpy as np
+
+    if _depth > MAX_DEPTH or not isinstance(data, dict):
+        raise ValueError("malformed record")
+    kind = data.get("t")
+    if kind == "none":
+        return None
+    if kind == "str" and isinstance(data.get("v"), str):
+        return data["v"]
+    if kind == "list" and isinstance(data.get("v"), list):
+        return [decode(item, _depth + 1) for item in data["v"]]
+    if kind == "dict" and isinstance(data.get("v"), dict):
+        return {str(key): decode(item, _depth + 1) for key, item in data["v"].items()}
+    if kind == "array":
+        dtype = np.dtype(str(data.get("dtype")))
+        shape = data.get("shape")
+        if dtype.kind not in _NUMERIC_KINDS or dtype.hasobject:
+            raise ValueError(f"record has unsupported dtype {dtype}")
+        if not isinstance(shape, list) or not all(
+            isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape
+        ):
+            raise ValueError("record has a malformed shape")
+        raw = base64.b64decode(str(data.get("data", "")), validate=True)
+        if len(raw) != math.prod(shape) * dtype.itemsize:
+            raise ValueError("record data does not match its shape")
+        return np.frombuffer(raw, dtype=dtype).reshape(shape)
+    raise ValueError("malformed record")
+
+
+def _publish(mime: str, payload: dict, text: str) -> None:
+    try:
+        from IPython import get_ipython
+        from IPython.display import publish_display_data
+    except ImportError:
+        return
+    if get_ipython() is None:
+        return
+    publish_display_data({mime: payload, "text/plain": text})
+
+
+def record(key: str, value, *, atol: float = DEFAULT_ATOL, rtol: float = DEFAULT_RTOL) -> None:
+    """Records a result under ``key`` for the grader to compare with the reference solution's.
+
+    Args:
+        key: names the result within its test cell, e.g. ``"relu"``.
+        value: the student's result on the test inputs (see the module docstring for types).
+        atol: absolute tolerance for numbers. Only the value recorded by the solution counts.
+        rtol: relative tolerance for numbers, as in `numpy.allclose`.
+
+    Raises:
+        TypeError: ``key`` is not a string, or ``value`` cannot be recorded.
+    """
+    if not isinstance(key, str) or not key:
+        raise TypeError(f"record key must be a non-empty string, got {key!r}")
+    payload = {"key": key, "value": encode(value), "atol": float(atol), "rtol": float(rtol)}
+    _publish(RECORD_MIME, payload, f"<recorded {key!r} for grading>")
+
+
+def receipt(nonce: str) -> None:
+    """Marks the end of a test cell part; the grader appends this call with a fresh nonce."""
+    _publish(RECEIPT_MIME, {"nonce": str(nonce)}, "")
+
+
+def _describe_difference(student, reference, atol, rtol) -> str | None:
+    """`None` when ``student`` matches ``reference``, else a short reason without the reference."""
+    import numpy as np
+
+    if isinstance(reference, np.ndarray):
+        if not isinstance(student, np.ndarray):
+            return f"is a {type(student).__name__}, not an array of numbers"
+        if student.shape != reference.shape:
+            return f"has shape {student.shape}, which is not the expected shape"
+        if reference.dtype.kind == "b":
+            if student.dtype.kind != "b" or not np.array_equal(student, reference):
+                return "boolean values differ"
+            return None
+        if reference.size == 0:
+            return None
+        with np.errstate(all="ignore"):
+            is_complex = "c" in (student.dtype.kind, reference.dtype.kind)
+            s = student.astype(np.complex128 if is_complex else np.float64)
+            r = reference.astype(s.dtype)
+            if np.allclose(s, r, atol=atol, rtol=rtol, equal_nan=True):
+                return None
+            difference = np.abs(s - r)
+        finite = difference[np.isfinite(difference)]
+        largest = f"{finite.max():.3g}" if finite.size else "nan/inf"
+        return f"values differ (largest absolute difference {largest})"
+    if isinstance(reference, list):
+        if not isinstance(student, list):
+            return f"is a {type(student).__name__}, not a sequence"
+        if len(student) != len(reference):
+            return f"has {len(student)} items, not the expected number"
+        for index, (s, r) in enumerate(zip(student, reference, strict=True)):
+            reason = _describe_difference(s, r, atol, rtol)
+            if reason:
+                return f"item {index} {reason}"
+        return None
+    if isinstance(reference, dict):
+        if not isinstance(student, dict) or set(student) != set(reference):
+            return "has different keys"
+        for key in sorted(reference):
+            reason = _describe_difference(student[key], reference[key], atol, rtol)
+            if reason:
+                return f"[{key!r}] {reason}"
+        return None
+    if student != reference or type(student) is not type(reference):
+        return "differs"
+    return None
+
+
+def compare(student, reference, *, atol: float, rtol: float) -> str | None:
+    """Compares two decoded values; returns `None` if they match, else a reason."""
+    return _describe_difference(student, reference, atol, rtol)

@@ -1,0 +1,297 @@
+"""``keraslab release``: student notebooks from solution notebooks.
+
+A release strips answers (replaced by ``# YOUR CODE HERE`` / ``raise NotImplementedError()``),
+hidden tests, mark schemes, outputs and execution counts; locks read-only cells; records
+nbgrader checksums; and puts an "Open in Colab" badge and a Colab-only install cell first.
+It refuses a notebook whose markers are unbalanced or misplaced, or whose release would still
+hold any solution, hidden-test or mark-scheme text (searched in every string of the released
+JSON, metadata included).
+
+Examples:
+
+```
+keraslab release solutions/*.ipynb --out exercises/          # write the student notebooks
+keraslab release solutions/ --out exercises/ --check         # CI: exercises/ is up to date
+keraslab release solutions/ --out exercises/ --scan book/_build/html   # CI: no leaks
+```
+"""
+
+from __future__ import annotations
+
+import html
+import sys
+from pathlib import Path
+
+import nbformat
+
+from keraslab import _project
+from keraslab.grading import notebook as nbg
+
+COLAB_DIR = "exercises"
+BADGE_CELL_ID = "keraslab-colab-badge"
+INSTALL_CELL_ID = "keraslab-colab-install"
+SCANNED_SUFFIXES = {".ipynb", ".html", ".htm", ".md", ".txt", ".js", ".json", ".py", ".tex", ".xml"}
+
+
+class ReleaseError(nbg.NotebookFormatError):
+    """A notebook cannot be released safely."""
+
+
+def colab_url(name: str, colab_dir: str = COLAB_DIR) -> str:
+    repository = _project.REPOSITORY_URL.removeprefix("https://github.com/")
+    return (
+        f"https://colab.research.google.com/github/{repository}/blob/"
+        f"{_project.DEFAULT_BRANCH}/{colab_dir.strip('/')}/{name}"
+    )
+
+
+def _locked_metadata(cell_id: str) -> dict:
+    return {
+        "grade": False,
+        "grade_id": cell_id,
+        "locked": True,
+        "schema_version": nbg.SCHEMA_VERSION,
+        "solution": False,
+    }
+
+
+def colab_cells(name: str, colab_dir: str = COLAB_DIR) -> list:
+    """The badge cell and the install cell that every released notebook starts with."""
+    badge = nbformat.v4.new_markdown_cell(
+        f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+        f"({colab_url(name, colab_dir)})",
+        id=BADGE_CELL_ID,
+    )
+    requirement = f"keraslab @ git+{_project.REPOSITORY_URL}@{_project.DEFAULT_BRANCH}"
+    install = nbformat.v4.new_code_cell(
+        "# In Google Colab this installs keraslab (Colab already has TensorFlow); elsewhere it\n"
+        "# does nothing. Run it first.\n"
+        "import sys\n"
+        "\n"
+        'if "google.colab" in sys.modules:\n'
+        "    import subprocess\n"
+        "\n"
+        "    subprocess.run(\n"
+        f'        [sys.executable, "-m", "pip", "install", "-q", "{requirement}"], check=True\n'
+        "    )",
+        id=INSTALL_CELL_ID,
+    )
+    for cell in (badge, install):
+        cell.metadata["nbgrader"] = _locked_metadata(cell.id)
+        cell.metadata["nbgrader"]["checksum"] = nbg.compute_checksum(cell)
+        cell.metadata["deletable"] = False
+        cell.metadata["editable"] = False
+    return [badge, install]
+
+
+def release_notebook(
+    nb, name: str, *, colab_dir: str | None = COLAB_DIR, keep_hidden_tests: bool = False
+):
+    """Makes the student version of a solution notebook.
+
+    Args:
+        nb: the solution notebook (nbformat v4); it is not modified.
+        name: the released file's name, used in the Colab badge and in error messages.
+        colab_dir: the repository folder that holds released notebooks, for the badge link;
+            `None` adds no Colab cells.
+        keep_hidden_tests: keep hidden tests (and their markers) in test cells. The grader
+            uses this to build the notebook it runs; a student must never get it.
+
+    Returns:
+        A new notebook.
+
+    Raises:
+        ReleaseError: markers are unbalanced or misplaced, or released text would leak.
+    """
+    try:
+        nbg.validate(nb, name)
+    except nbg.NotebookFormatError as error:
+        raise ReleaseError(str(error)) from None
+    released = nbg.deep_copy(nb)
+    cells = [
+        cell for cell in released.cells if cell.get("id") not in (BADGE_CELL_ID, INSTALL_CELL_ID)
+    ]
+    for cell in cells:
+        cell.source = nbg.cell_source(cell)
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+        if nbg.is_solution(cell):
+            # Images pasted into an answer are part of the answer.
+            cell.pop("attachments", None)
+        # Jupyter front-end state (scroll, collapse, timing) is noise in a release.
+        for key in ("execution", "collapsed", "scrolled", "ExecuteTime"):
+            cell.metadata.pop(key, None)
+        if nbg.is_solution(cell):
+            nbg.clear_solution(cell)
+        if nbg.is_test(cell) and not keep_hidden_tests:
+            nbg.clear_region(cell, "hidden tests")
+        if cell.cell_type == "markdown":
+            nbg.clear_region(cell, "mark scheme")
+        meta = nbg.nbgrader_metadata(cell)
+        if meta:
+            meta["schema_version"] = nbg.SCHEMA_VERSION
+            if nbg.is_grade(cell) or nbg.is_solution(cell) or nbg.is_locked(cell):
+                meta["checksum"] = nbg.compute_checksum(cell)
+        if nbg.is_locked(cell):
+            cell.metadata["deletable"] = False
+            cell.metadata["editable"] = False
+        elif nbg.is_solution(cell):
+            cell.metadata.pop("editable", None)
+            cell.metadata["deletable"] = False
+    if colab_dir is not None:
+        cells = colab_cells(name, colab_dir) + cells
+    released.cells = cells
+    if not keep_hidden_tests:
+        leaks = find_leaks(released, nbg.secret_text(nb))
+        if leaks:
+            raise ReleaseError(
+                f"notebook {name!r}: the release would still contain secret text: "
+                + "; ".join(repr(line) for line in leaks[:5])
+                + ("" if len(leaks) <= 5 else f" (and {len(leaks) - 5} more)")
+                + ". Mark it as a solution, hidden test or mark scheme, or reword it."
+            )
+    return released
+
+
+def find_leaks(released_nb, secret: nbg.SecretText) -> list[str]:
+    """Secret lines or markers found in any string of a released notebook."""
+    found: set[str] = set()
+    for text in nbg.strings_in(released_nb):
+        found.update(secret.find_in(text))
+    return sorted(found)
+
+
+def collect_notebooks(paths) -> list[Path]:
+    """Expands files and folders (searched recursively) into a sorted list of notebooks."""
+    notebooks = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            notebooks += sorted(
+                p for p in path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
+            )
+        elif path.is_file():
+            notebooks.append(path)
+        else:
+            raise FileNotFoundError(f"no such notebook or folder: {str(path)!r}")
+    return notebooks
+
+
+def release_files(solutions, out_dir, *, colab_dir: str | None = COLAB_DIR) -> dict[Path, str]:
+    """Releases every solution notebook; returns ``{target path: released JSON text}``.
+
+    Nothing is written: `main` writes (or, with ``--check``, compares) the result, so a refused
+    notebook never leaves a half-written folder.
+    """
+    out_dir = Path(out_dir)
+    released = {}
+    for source in collect_notebooks(solutions):
+        target = out_dir / source.name
+        if target in released:
+            raise ReleaseError(f"two solution notebooks are both named {source.name!r}")
+        nb = nbg.read_notebook(source)
+        released[target] = nbg.notebook_text(release_notebook(nb, source.name, colab_dir=colab_dir))
+    return released
+
+
+def sync_differences(released: dict[Path, str], out_dir) -> list[str]:
+    """How ``out_dir`` differs from a fresh release: missing, stale or extra notebooks."""
+    out_dir = Path(out_dir)
+    problems = []
+    for target, text in sorted(released.items()):
+        if not target.exists():
+            problems.append(f"{target}: missing (run keraslab release)")
+        elif target.read_text(encoding="utf-8") != text:
+            problems.append(f"{target}: differs from a fresh release (run keraslab release)")
+    if out_dir.is_dir():
+        for extra in sorted(set(out_dir.glob("*.ipynb")) - set(released)):
+            problems.append(f"{extra}: has no solution notebook")
+    return problems
+
+
+def scan_for_leaks(solutions, paths) -> list[str]:
+    """Searches text files under ``paths`` for any solution, hidden-test or mark-scheme text.
+
+    HTML is unescaped first, so code rendered into a web page is found too.
+    """
+    secret = nbg.SecretText(set())
+    for source in collect_notebooks(solutions):
+        secret.lines |= nbg.secret_text(nbg.read_notebook(source)).lines
+    findings = []
+    for raw in paths:
+        root = Path(raw)
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for file in files:
+            if file.suffix.lower() not in SCANNED_SUFFIXES:
+                continue
+            try:
+                text = file.read_text(encoding="utf-8", errors="replace")
+            except OSError as error:
+                findings.append(f"{file}: cannot read ({error})")
+                continue
+            if file.suffix.lower() in (".html", ".htm", ".xml"):
+                text = html.unescape(text)
+            for line in secret.find_in(text):
+                findings.append(f"{file}: contains {line!r}")
+    return findings
+
+
+def configure_parser(parser) -> None:
+    parser.add_argument(
+        "solutions", nargs="+", metavar="SOLUTIONS", help="solution notebooks or folders of them"
+    )
+    parser.add_argument(
+        "--out", required=True, help="folder for the student notebooks (e.g. exercises/)"
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if --out differs from a fresh release (CI sync check)",
+    )
+    parser.add_argument(
+        "--scan",
+        nargs="+",
+        metavar="PATH",
+        help="also search these files or folders (e.g. the built book) for secret text; exit 1 "
+        "if any is found",
+    )
+    parser.add_argument(
+        "--colab-dir",
+        default=COLAB_DIR,
+        help=f"repository folder the Colab badge links to (default: {COLAB_DIR})",
+    )
+    parser.add_argument(
+        "--no-colab", action="store_true", help="add neither the Colab badge nor the install cell"
+    )
+
+
+def main(args) -> int:
+    colab_dir = None if args.no_colab else args.colab_dir
+    try:
+        released = release_files(args.solutions, args.out, colab_dir=colab_dir)
+    except (nbg.NotebookFormatError, FileNotFoundError) as error:
+        print(f"keraslab release: error: {error}", file=sys.stderr)
+        return 2
+    status = 0
+    if args.check:
+        problems = sync_differences(released, args.out)
+        for problem in problems:
+            print(f"keraslab release: {problem}", file=sys.stderr)
+        status = 1 if problems else 0
+        if not problems:
+            print(f"{args.out}: in sync with {len(released)} solution notebook(s)")
+    else:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        for target, text in released.items():
+            target.write_text(text, encoding="utf-8")
+            print(f"released {target}")
+    if args.scan:
+        findings = scan_for_leaks(args.solutions, args.scan)
+        for finding in findings:
+            print(f"keraslab release: leak: {finding}", file=sys.stderr)
+        if findings:
+            status = 1
+        else:
+            print(f"no solution or hidden-test text in {', '.join(args.scan)}")
+    return status

@@ -1,0 +1,199 @@
+"""Where and how a student's kernel runs: scratch directory, bubblewrap sandbox, limits.
+
+With bubblewrap (``bwrap``) the kernel sees a read-only system (``/usr``), the Python
+installation and virtual environment (read-only), the ``keraslab`` package (read-only), a few
+files of ``/etc``, an empty ``/tmp`` and one writable scratch directory holding the
+submission. It has no network (a new, empty network namespace), its own PID, IPC and UTS
+namespaces, no capabilities, a new session (no terminal to inject keystrokes into), and dies
+with the grader. The executor stays outside and talks to the kernel over Unix sockets in the
+scratch directory, so nothing inside can see or signal the grader.
+
+Without bubblewrap the kernel is an ordinary process of the grader's user, started in the
+scratch directory with a clean environment: limits still apply, but it can read any file that
+user can, so keep solutions out of its reach (or install bubblewrap).
+
+Limits, set with ``prlimit`` on the kernel and inherited by everything it starts: address space
+(``RLIMIT_AS``: a memory bomb gets a `MemoryError` or dies), file size (``RLIMIT_FSIZE``) and no
+core dumps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import shutil
+import sys
+import sysconfig
+from pathlib import Path
+
+_ETC_FILES = (
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/localtime",
+    "/etc/nsswitch.conf",
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/hosts",
+)
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
+
+
+def parse_size(text: str | int) -> int:
+    """Parses ``"2G"``, ``"512M"``, ``"1.5g"`` or a number of bytes into bytes."""
+    if isinstance(text, int):
+        return text
+    match = _SIZE.match(str(text))
+    if not match:
+        raise ValueError(f"memory size must look like 512M or 4G, got {text!r}")
+    number, unit = match.groups()
+    return int(float(number) * 1024 ** "bkmgt".index(unit.lower() or "b"))
+
+
+def bwrap_path() -> str | None:
+    return shutil.which("bwrap")
+
+
+@dataclasses.dataclass
+class Limits:
+    """Resource limits for one kernel.
+
+    Args:
+        cell_timeout: seconds one cell may run before it is interrupted.
+        notebook_timeout: seconds the whole notebook may take (kernel start included) before
+            the kernel is killed.
+        memory: address-space limit in bytes; `None` for none. TensorFlow alone maps a few
+            GB of address space, so leave room for it.
+        file_size: largest file the kernel may write, in bytes.
+        output_bytes: most output the grader keeps from one notebook; the rest is dropped.
+    """
+
+    cell_timeout: float = 120.0
+    notebook_timeout: float = 900.0
+    memory: int | None = 8 * 1024**3
+    file_size: int = 1024**3
+    output_bytes: int = 64 * 1024**2
+
+    def __post_init__(self):
+        for name in ("cell_timeout", "notebook_timeout"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0 seconds, got {getattr(self, name)!r}")
+        if self.memory is not None and self.memory < 64 * 1024**2:
+            raise ValueError(f"memory must be at least 64M, got {self.memory!r} bytes")
+
+
+def _read_only_roots() -> list[str]:
+    """Directories the kernel must be able to read: Python, its packages, keraslab."""
+    import keraslab
+
+    roots = {sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable))}
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        path = sysconfig.get_paths().get(key)
+        if path:
+            roots.add(path)
+    # Only the package folder: its parent may hold solutions and tests.
+    roots.add(os.path.dirname(os.path.abspath(keraslab.__file__)))
+    roots = sorted(os.path.realpath(r) for r in roots if r and os.path.isdir(r))
+    kept: list[str] = []
+    for root in roots:
+        if root == "/" or any(root.startswith(k.rstrip("/") + "/") or root == k for k in kept):
+            continue
+        kept.append(root)
+    return kept
+
+
+def kernel_environment(scratch: Path) -> dict[str, str]:
+    """A clean environment: no tokens, paths or settings of the grader's leak into the kernel."""
+    env = {
+        "PATH": os.pathsep.join(
+            [os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]
+        ),
+        "HOME": str(scratch),
+        "IPYTHONDIR": str(scratch / ".ipython"),
+        "MPLCONFIGDIR": str(scratch / ".matplotlib"),
+        "MPLBACKEND": "Agg",
+        "PYTHONNOUSERSITE": "1",
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "LANG": "C.UTF-8",
+        "TMPDIR": "/tmp",
+    }
+    for name in (
+        "TF_CPP_MIN_LOG_LEVEL",
+        "KERAS_BACKEND",
+        "CUDA_VISIBLE_DEVICES",
+        "OMP_NUM_THREADS",
+    ):
+        if name in os.environ:
+            env[name] = os.environ[name]
+    return env
+
+
+def bwrap_command(scratch: Path, env: dict[str, str]) -> list[str]:
+    """The bubblewrap prefix that runs a command in the sandbox described in the module doc."""
+    command = [
+        bwrap_path() or "bwrap",
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop",
+        "ALL",
+        "--ro-bind",
+        "/usr",
+        "/usr",
+    ]
+    for top in ("/bin", "/lib", "/lib64", "/lib32", "/sbin"):
+        if os.path.islink(top):
+            command += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            command += ["--ro-bind", top, top]
+    for file in _ETC_FILES:
+        command += ["--ro-bind-try", file, file]
+    command += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    for root in _read_only_roots():
+        if not root.startswith("/usr/"):
+            command += ["--ro-bind", root, root]
+    # After --tmpfs /tmp: a later tmpfs would hide this bind.
+    command += ["--bind", str(scratch), str(scratch), "--chdir", str(scratch), "--clearenv"]
+    for name, value in sorted(env.items()):
+        command += ["--setenv", name, value]
+    return command + ["--"]
+
+
+def prlimit_command(limits: Limits) -> list[str]:
+    prlimit = shutil.which("prlimit")
+    if prlimit is None:
+        return []
+    command = [prlimit, f"--fsize={limits.file_size}", "--core=0"]
+    if limits.memory is not None:
+        command.append(f"--as={limits.memory}")
+    return command + ["--"]
+
+
+def resolve_sandbox(choice: str) -> str:
+    """Maps ``auto``/``bwrap``/``none`` to the sandbox that will be used."""
+    if choice not in ("auto", "bwrap", "none"):
+        raise ValueError(f"sandbox must be 'auto', 'bwrap' or 'none', got {choice!r}")
+    if choice == "none":
+        return "none"
+    if bwrap_path() is None:
+        if choice == "bwrap":
+            raise RuntimeError("sandbox 'bwrap' requested but bubblewrap (bwrap) is not installed")
+        return "none"
+    return "bwrap"
+
+
+def kernel_argv(scratch: Path, sandbox: str, limits: Limits, env: dict[str, str]) -> list[str]:
+    """The full kernel command, with ``{connection_file}`` for jupyter_client to fill in."""
+    python = [
+        sys.executable,
+        "-m",
+        "ipykernel_launcher",
+        "-f",
+        "{connection_file}",
+        "--HistoryManager.enabled=False",
+    ]
+    wrapper = prlimit_command(limits)
+    if sandbox == "bwrap":
+        wrapper += bwrap_command(scratch, env)
+    return wrapper + python

@@ -1,0 +1,262 @@
+"""Grading: hostile and honest submissions, each with the score it must get.
+
+All submissions are graded in one call (two at a time), since kernel start-ups dominate.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import pytest
+
+from keraslab import cli
+from keraslab.grading import grade as grading
+from keraslab.grading import notebook as nbg
+from keraslab.grading import sandbox as sandboxing
+from tests.grading.fixtures import notebooks as fx
+
+HAS_BWRAP = sandboxing.bwrap_path() is not None
+LIMITS = sandboxing.Limits(cell_timeout=5, notebook_timeout=60, memory=2 * 1024**3)
+ADVERSARIAL = [s for s in fx.SUBMISSIONS if HAS_BWRAP or not s.needs_sandbox]
+RENAMED = "Copy of numpy_basics (3)"
+
+pytestmark = pytest.mark.timeout(240)
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    root = tmp_path_factory.mktemp("grading")
+    solution = root / "solutions" / fx.ASSIGNMENT_NAME
+    solution.parent.mkdir()
+    fx.write(fx.solution_notebook(), solution)
+    submissions = root / "submissions"
+    submissions.mkdir()
+    for submission in ADVERSARIAL:
+        fx.write(fx.build_submission(submission), submissions / f"{submission.name}.ipynb")
+    fx.write(fx.released_notebook(), submissions / "unanswered.ipynb")
+    shutil.copy(solution, submissions / "the_solution.ipynb")
+    correct = fx.SUBMISSIONS[0]
+    fx.write(fx.build_submission(correct), submissions / f"{RENAMED}.ipynb")
+    (submissions / "empty.ipynb").write_text("")
+    (submissions / "corrupt.ipynb").write_text('{"cells": [{"cell_type": "code", "sou')
+    return root, solution, submissions
+
+
+@pytest.fixture(scope="module")
+def graded(workspace):
+    root, solution, submissions = workspace
+    missing = submissions / "vanished.ipynb"
+    results = grading.grade(
+        [submissions, missing],
+        solution,
+        root / "grades",
+        jobs=2,
+        limits=LIMITS,
+        progress=False,
+    )
+    return {r.student: r for r in results}
+
+
+def _rows(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.mark.parametrize(
+    "submission",
+    [
+        pytest.param(
+            s,
+            id=s.name,
+            marks=pytest.mark.skipif(
+                s.needs_sandbox and not HAS_BWRAP,
+                reason="without bubblewrap a kernel can read the solution notebook (documented)",
+            ),
+        )
+        for s in fx.SUBMISSIONS
+    ],
+)
+def test_adversarial_submission_gets_exactly_its_score(graded, submission):
+    result = graded[submission.name]
+    assert result.status == submission.status, result.message
+    got = {q.grade_id: q.points for q in result.questions}
+    assert got == submission.expected, [(q.grade_id, q.reason) for q in result.questions]
+
+
+def test_neutered_and_forged_tests_say_why_they_scored_zero(graded):
+    transformer = {q.grade_id: q.reason for q in graded["input_transformer"].questions}
+    assert all("did not run to their end" in reason for reason in transformer.values())
+    forged = {q.grade_id: q.reason for q in graded["fake_score"].questions}
+    assert forged["softmax_test"].startswith("result 'softmax' values differ")
+
+
+def test_solution_notebook_scores_full_marks(graded):
+    result = graded["the_solution"]
+    assert (result.status, result.total) == ("ok", fx.MAX_POINTS)
+
+
+def test_unanswered_release_scores_zero_without_crashing(graded):
+    result = graded["unanswered"]
+    assert result.status == "ok"
+    assert result.total == 0
+    assert {q.reason for q in result.questions} >= {"the visible tests raised NotImplementedError"}
+
+
+def test_renamed_file_is_graded_under_its_own_name(graded):
+    assert graded[RENAMED].total == fx.MAX_POINTS
+
+
+def test_unreadable_submissions_still_get_a_row(graded):
+    for name in ("empty", "corrupt", "vanished"):
+        result = graded[name]
+        assert result.status == "unreadable"
+        assert result.total == 0
+    assert "is empty" in graded["empty"].message
+    assert "not valid notebook JSON" in graded["corrupt"].message
+
+
+def test_tampered_and_deleted_cells_are_restored_and_reported(graded):
+    result = graded["tampers_with_tests"]
+    assert result.tampered == ["relu_test"]
+    assert result.missing == ["clip_test"]
+
+
+def test_gradebook_has_one_sorted_row_per_submission(workspace, graded):
+    root, _, _ = workspace
+    rows = _rows(root / "grades" / "gradebook.csv")
+    assert [row["student"] for row in rows] == sorted(graded)
+    assert list(rows[0]) == [
+        "student",
+        "relu_test",
+        "softmax_test",
+        "clip_test",
+        "total",
+        "max_points",
+        "status",
+        "tampered",
+        "missing",
+        "submission",
+        "message",
+    ]
+    by_student = {row["student"]: row for row in rows}
+    for submission in ADVERSARIAL:
+        row = by_student[submission.name]
+        assert float(row["total"]) == submission.expected_total
+        assert row["status"] == submission.status
+    assert by_student["tampers_with_tests"]["tampered"] == "relu_test"
+    assert by_student["fake_score"]["total"] == "2"
+
+
+def test_feedback_never_contains_solutions_or_hidden_tests(workspace, graded):
+    root, _, _ = workspace
+    secret = nbg.secret_text(fx.solution_notebook())
+    files = sorted((root / "grades" / "feedback").glob("*.md"))
+    assert len(files) == len(graded)
+    for file in files:
+        text = file.read_text()
+        assert secret.find_in(text) == [], file.name
+        for hidden in (fx.RELU_HIDDEN, fx.SOFTMAX_HIDDEN, fx.CLIP_HIDDEN, 'record("relu"'):
+            assert hidden not in text, file.name
+        assert "_hidden_x" not in text and "_hidden_logits" not in text, file.name
+    echoed = (root / "grades" / "feedback" / "echoes_hidden_tests.md").read_text()
+    assert "[redacted]" in echoed
+
+
+def test_feedback_shows_grader_score_and_fenced_visible_output(workspace):
+    root, _, _ = workspace
+    text = (root / "grades" / "feedback" / "fake_score.md").read_text()
+    assert "- Score: **2 / 6** points graded automatically" in text
+    assert "| relu_test | 2 / 2 | passed |" in text
+    # The student's own "score" appears only inside the fenced test output.
+    fenced = text.split("## Output of the visible tests", 1)[1]
+    assert "Score: 6 / 6 points" in fenced
+    assert "Score: 6 / 6" not in text.split("## Output of the visible tests", 1)[0]
+    assert "visible relu test passed" in fenced
+    noisy = (root / "grades" / "feedback" / "noisy_stderr.md").read_text()
+    assert "- Score: **6 / 6**" in noisy
+
+
+def test_regrading_gives_the_same_rows_and_html_feedback(workspace, graded, capsys):
+    root, solution, submissions = workspace
+    chosen = [submissions / f"{name}.ipynb" for name in ("correct", "wrong", "corrupt")]
+    out = root / "regrade"
+    status = cli.main(
+        [
+            "grade",
+            *map(str, chosen),
+            "--against",
+            str(solution),
+            "--out",
+            str(out),
+            "--cache-dir",
+            str(root / "grades" / ".reference-cache"),
+            "--cell-timeout",
+            "5",
+            "--memory",
+            "2G",
+            "--feedback",
+            "html",
+            "--no-progress",
+        ]
+    )
+    assert status == 0
+    assert "graded 3 submission(s): 2 ok, 1 unreadable" in capsys.readouterr().out
+    first = {row["student"]: row for row in _rows(root / "grades" / "gradebook.csv")}
+    for row in _rows(out / "gradebook.csv"):
+        expected = dict(first[row["student"]])
+        assert row == expected
+    html = (out / "feedback" / "correct.html").read_text()
+    assert "<b>6 / 6</b>" in html and "<!DOCTYPE html>" in html
+    assert nbg.secret_text(fx.solution_notebook()).find_in(html) == []
+
+
+def test_reference_is_cached_by_notebook_hash(workspace, graded):
+    root, solution, _ = workspace
+    cached = list((root / "grades" / ".reference-cache").glob("reference-*.json"))
+    assert len(cached) == 1
+    assignment = grading.Assignment.from_path(solution)
+    assert assignment.sha256[:24] in cached[0].name
+
+
+def test_solution_that_fails_its_own_tests_is_refused(tmp_path):
+    nb = fx.solution_notebook()
+    nb.cells[2].source = nb.cells[2].source.replace(fx.RELU_SOLUTION, "return x")
+    broken = tmp_path / "broken.ipynb"
+    fx.write(nb, broken)
+    submission = tmp_path / "alice.ipynb"
+    fx.write(fx.released_notebook(), submission)
+    with pytest.raises(grading.GradingSetupError, match="fails its own cell 'relu_test'"):
+        grading.grade([submission], broken, tmp_path / "out", limits=LIMITS, progress=False)
+    assert (
+        cli.main(
+            ["grade", str(submission), "--against", str(broken), "--out", str(tmp_path / "out")]
+        )
+        == 2
+    )
+
+
+def test_grade_rejects_bad_arguments(tmp_path, capsys):
+    solution = tmp_path / "s.ipynb"
+    fx.write(fx.solution_notebook(), solution)
+    with pytest.raises(ValueError, match="jobs must be >= 1, got 0"):
+        grading.grade([solution], solution, tmp_path / "o", jobs=0)
+    with pytest.raises(ValueError, match="cell_timeout must be > 0 seconds, got -1"):
+        sandboxing.Limits(cell_timeout=-1)
+    assert (
+        cli.main(
+            [
+                "grade",
+                str(solution),
+                "--against",
+                str(solution),
+                "--out",
+                str(tmp_path / "o"),
+                "--memory",
+                "lots",
+            ]
+        )
+        == 2
+    )
+    assert "memory size must look like 512M or 4G, got 'lots'" in capsys.readouterr().err
