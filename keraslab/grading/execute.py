@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -25,6 +26,11 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from keraslab.grading import sandbox as sandboxing
 
 TIMEOUT_ERROR_NAME = "CellTimeoutError"
+
+# nbclient logs every timeout and dead kernel as an error; the grader reports them itself.
+_QUIET_LOG = logging.getLogger("keraslab.grading.nbclient")
+_QUIET_LOG.addHandler(logging.NullHandler())
+_QUIET_LOG.propagate = False
 
 
 @dataclasses.dataclass
@@ -157,13 +163,17 @@ async def _run(steps, scratch: Path, sandbox: str, limits: sandboxing.Limits) ->
         },
         allow_errors=True,
         record_timing=False,
-        iopub_timeout=10,
+        iopub_timeout=4,
+        log=_QUIET_LOG,
         output_budget=limits.output_bytes,
         on_cell_executed=remember_reply,
         resources={"metadata": {"path": str(scratch)}},
     )
     start = time.monotonic()
     deadline = start + limits.notebook_timeout
+    notebook_timeout_message = (
+        f"the notebook ran longer than {limits.notebook_timeout:g} s and was stopped"
+    )
     status, message = "ok", "every cell ran"
     startup_seconds = 0.0
     try:
@@ -196,8 +206,13 @@ async def _run(steps, scratch: Path, sandbox: str, limits: sandboxing.Limits) ->
                     await client.async_execute_cell(cell, index)
                 except DeadKernelError:
                     results[index] = StepResult("died", outputs=list(cell.get("outputs", [])))
-                    status = "kernel-died"
-                    message = f"the kernel died while running cell {step.cell_index}"
+                    if time.monotonic() >= deadline - 1.0:
+                        # nbclient reports its own cancellation at the deadline as a dead kernel.
+                        results[index].status = "timeout"
+                        status, message = "timeout", notebook_timeout_message
+                    else:
+                        status = "kernel-died"
+                        message = f"the kernel died while running cell {step.cell_index}"
                     return
                 except CellTimeoutError:
                     results[index] = StepResult("timeout", TIMEOUT_ERROR_NAME)
@@ -225,8 +240,7 @@ async def _run(steps, scratch: Path, sandbox: str, limits: sandboxing.Limits) ->
         try:
             await asyncio.wait_for(run_steps(), timeout=max(0.1, deadline - time.monotonic()))
         except asyncio.TimeoutError:
-            status = "timeout"
-            message = f"the notebook ran longer than {limits.notebook_timeout:g} s and was stopped"
+            status, message = "timeout", notebook_timeout_message
     finally:
         _kill_kernel(km)
         try:

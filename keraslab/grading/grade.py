@@ -680,9 +680,10 @@ def main(args) -> int:
             cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout, memory=memory
         )
         if sandboxing.resolve_sandbox(args.sandbox) == "none":
+            why = "--sandbox none" if args.sandbox == "none" else sandboxing.bwrap_problem()
             print(
-                "keraslab grade: warning: no sandbox (bubblewrap not installed or --sandbox none): "
-                "student code can read any file this user can",
+                f"keraslab grade: warning: no sandbox ({why}): student code can read any file "
+                "this user can",
                 file=sys.stderr,
             )
         results = grade(

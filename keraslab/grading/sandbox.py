@@ -20,11 +20,14 @@ core dumps.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 import shutil
+import subprocess
 import sys
 import sysconfig
+import tempfile
 from pathlib import Path
 
 _ETC_FILES = (
@@ -170,15 +173,40 @@ def prlimit_command(limits: Limits) -> list[str]:
     return command + ["--"]
 
 
+@functools.lru_cache(maxsize=1)
+def bwrap_problem() -> str | None:
+    """Why bubblewrap cannot sandbox here (not installed, no user namespaces...), or `None`."""
+    if bwrap_path() is None:
+        return "bubblewrap (bwrap) is not installed"
+    with tempfile.TemporaryDirectory(prefix="klg-probe-") as scratch:
+        command = bwrap_command(Path(scratch), {"PATH": "/usr/bin:/bin"}) + [
+            sys.executable,
+            "-c",
+            "pass",
+        ]
+        try:
+            completed = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            return f"bubblewrap does not run: {error}"
+    if completed.returncode != 0:
+        return f"bubblewrap does not run here: {completed.stderr.strip()[:300]}"
+    return None
+
+
 def resolve_sandbox(choice: str) -> str:
-    """Maps ``auto``/``bwrap``/``none`` to the sandbox that will be used."""
+    """Maps ``auto``/``bwrap``/``none`` to the sandbox that will be used.
+
+    ``auto`` uses bubblewrap when it is installed *and* works (containers may forbid the
+    namespaces it needs); ``bwrap`` raises `RuntimeError` when it cannot be used.
+    """
     if choice not in ("auto", "bwrap", "none"):
         raise ValueError(f"sandbox must be 'auto', 'bwrap' or 'none', got {choice!r}")
     if choice == "none":
         return "none"
-    if bwrap_path() is None:
+    problem = bwrap_problem()
+    if problem is not None:
         if choice == "bwrap":
-            raise RuntimeError("sandbox 'bwrap' requested but bubblewrap (bwrap) is not installed")
+            raise RuntimeError(f"sandbox 'bwrap' requested but {problem}")
         return "none"
     return "bwrap"
 

@@ -17,7 +17,7 @@ from keraslab.grading import notebook as nbg
 from keraslab.grading import sandbox as sandboxing
 from tests.grading.fixtures import notebooks as fx
 
-HAS_BWRAP = sandboxing.bwrap_path() is not None
+HAS_BWRAP = sandboxing.bwrap_problem() is None
 LIMITS = sandboxing.Limits(cell_timeout=5, notebook_timeout=60, memory=2 * 1024**3)
 ADVERSARIAL = [s for s in fx.SUBMISSIONS if HAS_BWRAP or not s.needs_sandbox]
 RENAMED = "Copy of numpy_basics (3)"
@@ -260,3 +260,40 @@ def test_grade_rejects_bad_arguments(tmp_path, capsys):
         == 2
     )
     assert "memory size must look like 512M or 4G, got 'lots'" in capsys.readouterr().err
+
+
+def test_fallback_without_sandbox_and_notebook_deadline(workspace, graded):
+    root, solution, submissions = workspace
+    stubborn = fx.Submission(
+        "stubborn_loop",
+        {
+            "relu_answer": fx.RELU_OK,
+            # Swallows the interrupt, so only the notebook deadline can stop it.
+            "softmax_answer": (
+                "import time\nwhile True:\n    try:\n        time.sleep(0.05)\n"
+                "    except KeyboardInterrupt:\n        pass"
+            ),
+        },
+        {"relu_test": 2.0, "softmax_test": 0.0, "clip_test": 0.0},
+        status="timeout",
+    )
+    path = root / "stubborn_loop.ipynb"
+    fx.write(fx.build_submission(stubborn), path)
+    limits = sandboxing.Limits(cell_timeout=3, notebook_timeout=12, memory=2 * 1024**3)
+    results = grading.grade(
+        [path, submissions / "exits.ipynb"],
+        solution,
+        root / "fallback",
+        limits=limits,
+        sandbox="none",
+        cache_dir=root / "grades" / ".reference-cache",
+        progress=False,
+    )
+    by_name = {r.student: r for r in results}
+    loop = by_name["stubborn_loop"]
+    assert loop.status == "timeout"
+    assert "ran longer than 12 s and was stopped" in loop.message
+    assert {q.grade_id: q.points for q in loop.questions} == stubborn.expected
+    assert loop.total_seconds < 30
+    exits = by_name["exits"]
+    assert (exits.sandbox, exits.status, exits.total) == ("none", "kernel-died", 5.0)
