@@ -174,3 +174,15 @@ def test_cutout_in_tf_data_on_single_images():
     dataset = tf.data.Dataset.from_tensor_slices(images).map(kl.Cutout(3, seed=0))
     erased = [np.asarray(image) == 0 for image in dataset]
     assert all(mask.any() for mask in erased)
+
+
+@pytest.mark.parametrize("cls", [kl.MixUp, kl.CutMix])
+def test_mixing_in_mixed_precision_and_from_config(cls):
+    images, labels = _data(8)
+    layer = cls(alpha=0.3, seed=5, dtype="mixed_float16")
+    out_images, out_labels = layer((images, labels))
+    assert out_images.dtype == "float16" and out_labels.dtype == "float32"
+    np.testing.assert_allclose(np.sum(out_labels, axis=1), 1.0, atol=1e-5)
+    clone = cls.from_config(layer.get_config())
+    assert clone.get_config() == layer.get_config()
+    assert clone.alpha == 0.3 and clone.seed == 5
