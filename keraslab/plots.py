@@ -139,7 +139,9 @@ def plot_activation_histograms(layer_stats, path=None, title="Activations per la
         note = []
         if "std" in s:
             note.append(f"std {s['std']:.2g}")
-        if "dead_fraction" in s:
+        # "Dead" means never positive on the batch: meaningful for ReLU-like (non-negative)
+        # outputs only, not for tanh, whose units are negative half of the time.
+        if "dead_fraction" in s and edges[0] >= 0:
             note.append(f"dead {s['dead_fraction']:.0%}")
         ax.set_title(f"{name}\n{', '.join(note)}", fontsize="small")
         ax.tick_params(labelsize="x-small")

@@ -1,0 +1,45 @@
+import pytest
+
+from keraslab.train import labs, runner
+
+
+def test_lab1_grid_is_inits_by_activations():
+    key, spec, runs = labs.lab_runs("1")
+    assert key == "lab1" and len(runs) == 8
+    assert {(r["initializer"], r["activation"]) for r in runs} == {
+        (i, a) for i in ("zeros", "small_random", "xavier", "he") for a in ("tanh", "relu")}
+    assert all(r["depth"] == 10 and r["model"] == "mlp" for r in runs)
+
+
+def test_lab2_grid_is_norms_by_batch_sizes():
+    _, _, runs = labs.lab_runs("normalization")
+    assert {(r["normalization"], r["batch_size"]) for r in runs} == {
+        (n, b) for n in ("none", "batch", "layer", "group") for b in (2, 8, 32, 128)}
+
+
+def test_lab3_and_lab4_and_lab5_grids():
+    _, _, runs3 = labs.lab_runs("lab3")
+    assert {r["name"] for r in runs3} >= {"none", "dropout-0.5", "spatial-0.2", "dropblock-0.3", "augment"}
+    assert all(r["block_size"] == 7 for r in runs3)
+    _, _, runs4 = labs.lab_runs("lab4")
+    assert {(r["strategy"], r["data_fraction"]) for r in runs4} == {
+        (s, f) for s in ("scratch", "A", "B") for f in (0.25, 1.0)}
+    _, _, runs5 = labs.lab_runs("lab5")
+    assert sum(r.get("ensemble") == "plain" for r in runs5) == 5
+    assert {r["augment"]["mix"] for r in runs5 if isinstance(r.get("augment"), dict)} == {"mixup", "cutmix"}
+
+
+@pytest.mark.parametrize("lab", sorted(labs.LABS))
+@pytest.mark.parametrize("fast", [False, True])
+def test_every_run_config_is_valid(lab, fast):
+    _, _, runs = labs.lab_runs(lab, fast=fast)
+    for run in runs:
+        runner.resolve_config(run)  # unknown keys or bad values raise
+        assert run.get("offline") is (True if fast else None)
+
+
+def test_overrides_win_and_unknown_lab():
+    _, _, runs = labs.lab_runs("lab1", fast=True, overrides={"epochs": 7, "offline": False})
+    assert all(r["epochs"] == 7 and r["offline"] is False for r in runs)
+    with pytest.raises(ValueError, match="lab"):
+        labs.get_lab("lab9")
