@@ -265,12 +265,15 @@ def make_pipeline(
             return (x * 255.0, y)
 
         ds = ds.map(_augment, num_parallel_calls=tf.data.AUTOTUNE)
-    ds = ds.map(lambda x, y: (normalize(x, mean, std), y), num_parallel_calls=tf.data.AUTOTUNE)
-    if one_hot:
-        ds = ds.map(lambda x, y: (x, tf.one_hot(y, num_classes)), num_parallel_calls=tf.data.AUTOTUNE)
     if repeat:
         ds = ds.repeat()
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+
+    # Normalizing and one-hot encoding whole batches is several times faster than per image.
+    def _finish(x, y):
+        return normalize(x, mean, std), (tf.one_hot(y, num_classes) if one_hot else y)
+
+    ds = ds.map(_finish, num_parallel_calls=tf.data.AUTOTUNE)
     if spec["cutout"]:
         from keraslab.layers import Cutout
 
