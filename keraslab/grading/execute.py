@@ -31,6 +31,7 @@ TIMEOUT_ERROR_NAME = "CellTimeoutError"
 _QUIET_LOG = logging.getLogger("keraslab.grading.nbclient")
 _QUIET_LOG.addHandler(logging.NullHandler())
 _QUIET_LOG.propagate = False
+_QUIET_LOG.disabled = True
 
 
 @dataclasses.dataclass
@@ -50,6 +51,11 @@ class Step:
     grade_id: str | None = None
     cell_index: int = 0
     nonce: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How messages name the step's cell: by position, and by grade_id when it has one."""
+        return f"cell {self.cell_index}" + (f" ({self.grade_id})" if self.grade_id else "")
 
 
 @dataclasses.dataclass
@@ -134,14 +140,15 @@ def _kill_kernel(km) -> None:
 
 
 async def _run(steps, scratch: Path, sandbox: str, limits: sandboxing.Limits) -> Execution:
-    env = sandboxing.kernel_environment(scratch)
+    workdir, runtime = sandboxing.scratch_layout(scratch)
+    env = sandboxing.kernel_environment(runtime)
     argv = sandboxing.kernel_argv(scratch, sandbox, limits, env)
     km = AsyncKernelManager(
         kernel_spec_manager=_FixedSpecManager(argv),
         kernel_name="keraslab-grading",
         transport="ipc",
-        ip=str(scratch / "kernel"),
-        connection_file=str(scratch / "kernel.json"),
+        ip=str(runtime / "ipc"),
+        connection_file=str(runtime / "kernel.json"),
     )
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s.source) for s in steps])
     results = [StepResult() for _ in steps]
@@ -167,7 +174,7 @@ async def _run(steps, scratch: Path, sandbox: str, limits: sandboxing.Limits) ->
         log=_QUIET_LOG,
         output_budget=limits.output_bytes,
         on_cell_executed=remember_reply,
-        resources={"metadata": {"path": str(scratch)}},
+        resources={"metadata": {"path": str(workdir)}},
     )
     start = time.monotonic()
     deadline = start + limits.notebook_timeout
@@ -182,7 +189,7 @@ async def _run(steps, scratch: Path, sandbox: str, limits: sandboxing.Limits) ->
             await asyncio.wait_for(
                 client.async_start_new_kernel(
                     env=env,
-                    cwd=str(scratch),
+                    cwd=str(workdir),
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 ),
@@ -212,11 +219,11 @@ async def _run(steps, scratch: Path, sandbox: str, limits: sandboxing.Limits) ->
                         status, message = "timeout", notebook_timeout_message
                     else:
                         status = "kernel-died"
-                        message = f"the kernel died while running cell {step.cell_index}"
+                        message = f"the kernel died while running {step.label}"
                     return
                 except CellTimeoutError:
                     results[index] = StepResult("timeout", TIMEOUT_ERROR_NAME)
-                    status, message = "timeout", f"cell {step.cell_index} hit the time limit"
+                    status, message = "timeout", f"{step.label} hit the time limit"
                     return
                 reply = replies.get(index, {})
                 result = StepResult("ok", outputs=list(cell.get("outputs", [])))
@@ -229,7 +236,7 @@ async def _run(steps, scratch: Path, sandbox: str, limits: sandboxing.Limits) ->
                         if status == "ok":
                             status = "timeout"
                             message = (
-                                f"cell {step.cell_index} ran longer than "
+                                f"{step.label} ran longer than "
                                 f"{limits.cell_timeout:g} s and was interrupted"
                             )
                 elif reply.get("status") != "ok":
@@ -264,7 +271,10 @@ async def _run(steps, scratch: Path, sandbox: str, limits: sandboxing.Limits) ->
 def execute_steps(
     steps: list[Step], scratch: Path, *, sandbox: str, limits: sandboxing.Limits
 ) -> Execution:
-    """Runs ``steps`` in order in a new kernel whose working directory is ``scratch``.
+    """Runs ``steps`` in order in a new kernel working in ``scratch/work``.
+
+    ``scratch/work`` is the kernel's working directory (put the submission there);
+    ``scratch/kernel`` holds its connection file, sockets and settings.
 
     Errors in a step do not stop later steps; a timeout interrupts the step and moves on; a
     dead kernel or the notebook's deadline ends the run. Safe to call from several threads.

@@ -14,8 +14,13 @@ import re
 MAX_OUTPUT_CHARS = 4000
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 # ipykernel names cell files after its process id: drop it so feedback repeats exactly.
-_CELL_FILE = re.compile(r"/tmp/ipykernel_\d+/\d+\.py")
+_CELL_FILE = re.compile(r"\S*/ipykernel_\d+/\d+\.py")
 _SCRATCH = re.compile(r"/tmp/klg-[A-Za-z0-9_]+")
+# The grader's receipt call shows up in tracebacks' context lines; it is not the student's code.
+_RECEIPT_LINE = re.compile(
+    r"^[ \t>-]*\d*[ \t]*__import__\([^\n]*\.receipt\(\"[0-9a-f]{32}\"\)[ \t]*\n?", re.MULTILINE
+)
+_RECEIPT_CALL = re.compile(r"\n?__import__\([^\n]*?\.receipt\(\"[0-9a-f]{32}\"\)")
 
 
 def output_text(outputs) -> str:
@@ -37,6 +42,7 @@ def output_text(outputs) -> str:
 
 def clean_output(text: str, secret) -> str:
     text = _ANSI.sub("", text)
+    text = _RECEIPT_CALL.sub("", _RECEIPT_LINE.sub("", text))
     text = _CELL_FILE.sub("<cell>", text)
     text = _SCRATCH.sub(".", text)
     text = secret.redact(text)
@@ -52,7 +58,7 @@ def _fence(text: str) -> str:
 
 
 def _md_cell(text: str) -> str:
-    return html.escape(str(text)).replace("|", "\\|").replace("\n", " ")
+    return html.escape(str(text), quote=False).replace("|", "\\|").replace("\n", " ")
 
 
 def _summary(assignment, result):

@@ -217,7 +217,11 @@ def plan(cells) -> list[Step]:
             steps.append(Step(source, "cell", gid, index))
             continue
         parts = nbg.split_hidden_tests(source)
-        if not all(_parses(code) for _, code in parts):
+        indented_marker = any(
+            line[:1].isspace() and line.strip() in nbg.MARKERS["hidden tests"]
+            for line in source.splitlines()
+        )
+        if indented_marker or not all(_parses(code) for _, code in parts):
             # Markers inside a block cannot be split on; run the cell whole and show nothing.
             lines = [line for line in source.splitlines() if line.strip() not in nbg.ALL_MARKERS]
             parts = [(True, "\n".join(lines))]
@@ -360,8 +364,9 @@ def run_notebook(cells, submission_bytes: bytes | None, submission_name: str, *,
     steps = plan(cells)
     scratch = _scratch_dir()
     try:
+        workdir, _ = sandboxing.scratch_layout(scratch)
         if submission_bytes is not None:
-            (scratch / Path(submission_name).name).write_bytes(submission_bytes)
+            (workdir / Path(submission_name).name).write_bytes(submission_bytes)
         execution = execute_steps(steps, scratch, sandbox=sandbox, limits=limits)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -129,7 +129,7 @@ def points(cell) -> float:
 
 def cell_source(cell) -> str:
     source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
+    return "".join(map(str, source)) if isinstance(source, list) else str(source)
 
 
 def compute_checksum(cell) -> str:

@@ -79,6 +79,7 @@ def colab_cells(name: str, colab_dir: str = COLAB_DIR) -> list:
     for cell in (badge, install):
         cell.metadata["nbgrader"] = _locked_metadata(cell.id)
         cell.metadata["nbgrader"]["checksum"] = nbg.compute_checksum(cell)
+        cell.metadata["nbgrader"]["cell_type"] = cell.cell_type
         cell.metadata["deletable"] = False
         cell.metadata["editable"] = False
     return [badge, install]
@@ -133,6 +134,7 @@ def release_notebook(
             meta["schema_version"] = nbg.SCHEMA_VERSION
             if nbg.is_grade(cell) or nbg.is_solution(cell) or nbg.is_locked(cell):
                 meta["checksum"] = nbg.compute_checksum(cell)
+                meta["cell_type"] = cell.cell_type  # as nbgrader's ComputeChecksums does
         if nbg.is_locked(cell):
             cell.metadata["deletable"] = False
             cell.metadata["editable"] = False

@@ -2,14 +2,15 @@
 
 With bubblewrap (``bwrap``) the kernel sees a read-only system (``/usr``), the Python
 installation and virtual environment (read-only), the ``keraslab`` package (read-only), a few
-files of ``/etc``, an empty ``/tmp`` and one writable scratch directory holding the
-submission. It has no network (a new, empty network namespace), its own PID, IPC and UTS
+files of ``/etc``, an empty ``/tmp`` and one writable scratch directory: its ``work``
+folder, the kernel's working directory, holds only the submission; ``kernel`` holds the
+kernel's connection file and sockets. It has no network (a new, empty network namespace), its own PID, IPC and UTS
 namespaces, no capabilities, a new session (no terminal to inject keystrokes into), and dies
 with the grader. The executor stays outside and talks to the kernel over Unix sockets in the
 scratch directory, so nothing inside can see or signal the grader.
 
 Without bubblewrap the kernel is an ordinary process of the grader's user, started in the
-scratch directory with a clean environment: limits still apply, but it can read any file that
+scratch ``work`` folder with a clean environment: limits still apply, but it can read any file that
 user can, so keep solutions out of its reach (or install bubblewrap).
 
 Limits, set with ``prlimit`` on the kernel and inherited by everything it starts: address space
@@ -105,21 +106,34 @@ def _read_only_roots() -> list[str]:
     return kept
 
 
-def kernel_environment(scratch: Path) -> dict[str, str]:
+def scratch_layout(scratch: Path) -> tuple[Path, Path]:
+    """Creates and returns ``(workdir, runtime)`` inside ``scratch``.
+
+    The working directory holds only the submission; the kernel's connection file, sockets
+    and IPython settings live next to it, not in it.
+    """
+    workdir, runtime = Path(scratch) / "work", Path(scratch) / "kernel"
+    workdir.mkdir(exist_ok=True)
+    (runtime / "tmp").mkdir(parents=True, exist_ok=True)
+    return workdir, runtime
+
+
+def kernel_environment(runtime: Path) -> dict[str, str]:
     """A clean environment: no tokens, paths or settings of the grader's leak into the kernel."""
     env = {
         "PATH": os.pathsep.join(
             [os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]
         ),
-        "HOME": str(scratch),
-        "IPYTHONDIR": str(scratch / ".ipython"),
-        "MPLCONFIGDIR": str(scratch / ".matplotlib"),
+        "HOME": str(runtime),
+        "IPYTHONDIR": str(runtime / ".ipython"),
+        "MPLCONFIGDIR": str(runtime / ".matplotlib"),
         "MPLBACKEND": "Agg",
         "PYTHONNOUSERSITE": "1",
         "PYTHONHASHSEED": "0",
         "PYTHONDONTWRITEBYTECODE": "1",
         "LANG": "C.UTF-8",
-        "TMPDIR": "/tmp",
+        # Inside the scratch directory, so nothing is left in the machine's /tmp.
+        "TMPDIR": str(runtime / "tmp"),
     }
     for name in (
         "TF_CPP_MIN_LOG_LEVEL",
@@ -157,7 +171,8 @@ def bwrap_command(scratch: Path, env: dict[str, str]) -> list[str]:
         if not root.startswith("/usr/"):
             command += ["--ro-bind", root, root]
     # After --tmpfs /tmp: a later tmpfs would hide this bind.
-    command += ["--bind", str(scratch), str(scratch), "--chdir", str(scratch), "--clearenv"]
+    workdir = Path(scratch) / "work"
+    command += ["--bind", str(scratch), str(scratch), "--chdir", str(workdir), "--clearenv"]
     for name, value in sorted(env.items()):
         command += ["--setenv", name, value]
     return command + ["--"]
@@ -179,6 +194,7 @@ def bwrap_problem() -> str | None:
     if bwrap_path() is None:
         return "bubblewrap (bwrap) is not installed"
     with tempfile.TemporaryDirectory(prefix="klg-probe-") as scratch:
+        scratch_layout(Path(scratch))
         command = bwrap_command(Path(scratch), {"PATH": "/usr/bin:/bin"}) + [
             sys.executable,
             "-c",

@@ -6,6 +6,7 @@ All submissions are graded in one call (two at a time), since kernel start-ups d
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 from pathlib import Path
 
@@ -160,6 +161,7 @@ def test_feedback_never_contains_solutions_or_hidden_tests(workspace, graded):
         for hidden in (fx.RELU_HIDDEN, fx.SOFTMAX_HIDDEN, fx.CLIP_HIDDEN, 'record("relu"'):
             assert hidden not in text, file.name
         assert "_hidden_x" not in text and "_hidden_logits" not in text, file.name
+        assert ".receipt(" not in text, file.name
     echoed = (root / "grades" / "feedback" / "echoes_hidden_tests.md").read_text()
     assert "[redacted]" in echoed
 
@@ -297,3 +299,32 @@ def test_fallback_without_sandbox_and_notebook_deadline(workspace, graded):
     assert loop.total_seconds < 30
     exits = by_name["exits"]
     assert (exits.sandbox, exits.status, exits.total) == ("none", "kernel-died", 5.0)
+
+
+def test_student_names_come_from_files_or_their_folders():
+    assert grading.student_names(["a/x.ipynb", "b/y.ipynb"]) == ["x", "y"]
+    assert grading.student_names(["alice/hw.ipynb", "bob/hw.ipynb"]) == ["alice", "bob"]
+    assert grading.student_names(["s/hw.ipynb", "s/hw.ipynb"]) == ["hw", "hw-2"]
+
+
+COURSE_SOLUTIONS = sorted((Path(__file__).resolve().parents[2] / "solutions").glob("*.ipynb"))
+
+
+@pytest.mark.skipif(
+    not os.environ.get("KERASLAB_GRADE_COURSE"),
+    reason="grading the TensorFlow course notebooks takes minutes; set KERASLAB_GRADE_COURSE=1",
+)
+@pytest.mark.parametrize("solution", COURSE_SOLUTIONS, ids=lambda p: p.name)
+@pytest.mark.timeout(1800)
+def test_course_solution_scores_full_marks_and_its_release_zero(solution, tmp_path):
+    from keraslab.grading import release as releasing
+
+    released = tmp_path / "unanswered.ipynb"
+    released.write_text(
+        nbg.notebook_text(releasing.release_notebook(nbg.read_notebook(solution), solution.name))
+    )
+    results = grading.grade([solution, released], solution, tmp_path / "out", progress=False)
+    by_name = {r.student: r for r in results}
+    assignment = grading.Assignment.from_path(solution)
+    assert by_name[solution.stem].total == assignment.max_points
+    assert (by_name["unanswered"].status, by_name["unanswered"].total) == ("ok", 0)
