@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from keraslab.layers._checks import check_rate
+from keraslab.random import bernoulli_keep_mask
 
 
 def drop_connect(kernel, rate, seed=None, training=False):
@@ -13,8 +14,7 @@ def drop_connect(kernel, rate, seed=None, training=False):
     if not training or rate == 0.0:
         return kernel
     keep_prob = 1.0 - rate
-    u = keras.random.uniform(ops.shape(kernel), seed=seed, dtype="float32")
-    mask = ops.cast(u < keep_prob, kernel.dtype)
+    mask = bernoulli_keep_mask(ops.shape(kernel), keep_prob, seed=seed, dtype=kernel.dtype)
     return kernel * mask / ops.cast(keep_prob, kernel.dtype)
 
 

@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from keraslab.layers._checks import check_rate
+from keraslab.random import bernoulli_keep_mask
 
 
 def drop_path(inputs, rate, seed=None, training=False):
@@ -28,8 +29,7 @@ def drop_path(inputs, rate, seed=None, training=False):
         return inputs
     keep_prob = 1.0 - rate
     mask_shape = (ops.shape(inputs)[0],) + (1,) * (len(inputs.shape) - 1)
-    u = keras.random.uniform(mask_shape, seed=seed, dtype="float32")
-    mask = ops.cast(u < keep_prob, inputs.dtype)
+    mask = bernoulli_keep_mask(mask_shape, keep_prob, seed=seed, dtype=inputs.dtype)
     return inputs * mask / ops.cast(keep_prob, inputs.dtype)
 
 
