@@ -47,7 +47,10 @@ What is not guaranteed:
 - Hidden tests run in the student's kernel, which sees their code. A determined student can
   smuggle it out in encoded form through the visible output shown in the feedback
   (verbatim copies are redacted): treat hidden inputs as secret until grading, not after.
-- Without bubblewrap the kernel runs as the grader's user and can read whatever that user can.
+- Without bubblewrap the kernel runs as the grader's user and can read whatever that user can
+  (including the files of kernels grading other submissions at the same time).
+- Processes and disk are not capped: a fork bomb or a disk-filling loop is stopped only by
+  the time limits (each file is capped at ``Limits.file_size``).
 """
 
 from keraslab.grading.recording import record

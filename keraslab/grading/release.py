@@ -141,6 +141,8 @@ def release_notebook(
         elif nbg.is_solution(cell):
             cell.metadata.pop("editable", None)
             cell.metadata["deletable"] = False
+    # Saved widget state is output in disguise.
+    released.metadata.pop("widgets", None)
     if colab_dir is not None:
         cells = colab_cells(name, colab_dir) + cells
     released.cells = cells
