@@ -119,3 +119,32 @@ def test_config_errors():
         runner.resolve_config({"epochs": 0})
     with pytest.raises(ValueError, match="model"):
         runner.resolve_config({"model": "vgg"})
+
+
+def test_lab5_ensemble_from_saved_predictions(tmp_path):
+    """Three seeds with independent errors: the ensemble is scored on the odd half only,
+    stacking is fitted on the even half, and averaging beats the members."""
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 4, 400)
+    results = []
+    for s in range(3):
+        top = np.where(rng.uniform(size=400) < 0.6, labels, (labels + rng.integers(1, 4, 400)) % 4)
+        probs = np.full((400, 4), 0.1)
+        probs[np.arange(400), top] = 0.7
+        (tmp_path / f"seed{s}").mkdir()
+        np.savez(tmp_path / f"seed{s}" / "predictions.npz", probs=probs, labels=labels)
+        results.append({"name": f"seed{s}", "config": {"ensemble": "plain"}})
+    results.append({"name": "mixup", "config": {"ensemble": None}})
+    out = runner.evaluate_lab5_ensemble(tmp_path, results)
+    assert set(out["members"]) == {"seed0", "seed1", "seed2"} and out["evaluated_on"] == 200
+    assert out["average"] > out["best_member"] and "stacking" in out
+    assert set(out["ece_members"]) == set(out["members"]) and 0 <= out["ece_average"] <= 1
+
+
+@pytest.mark.parametrize("model,extra", [("convnet", {"filters": [4, 4, 8, 8, 8], "normalization": "group", "groups": 2}),
+                                         ("resnet", {"filters": [4, 8], "blocks_per_stage": [1, 1], "stochastic_depth": 0.2}),
+                                         ("transfer", {"strategy": "scratch", "filters": [4, 8, 8]})])
+def test_build_model_from_config(model, extra):
+    cfg = runner.resolve_config({"model": model, **extra})
+    m = runner.build_model(cfg, (16, 16, 3), 5)
+    assert m.output_shape == (None, 5)
