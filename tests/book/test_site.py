@@ -69,7 +69,8 @@ CHAPTER = textwrap.dedent('''\
     ```
 
     ```{only} instructor
-    Teaching note: only for teachers.
+    Teaching note: only for teachers. Answers go between `### BEGIN SOLUTION` and
+    `### END SOLUTION`.
     ```
     ''')
 
@@ -186,6 +187,10 @@ def test_editions_differ_only_where_they_should(mini_site):
     assert not (student / "not-written.html").exists()
     assert (student / "_static" / "mathjax" / "tex-chtml.js").is_file()
     assert book.scan_site(student) == []
+    # Scanned as if it were the student edition, the instructor edition is caught, even though
+    # the marker is split into one <span> per word in the HTML.
+    leaks = book.scan_site(instructor, edition="student")
+    assert any("BEGIN SOLUTION" in p and p.startswith("chapter.html") for p in leaks), leaks
 
 
 @pytest.mark.slow
