@@ -1,0 +1,210 @@
+"""The course's exercise notebooks: they run, score full marks, and their releases score 0.
+
+Every solution notebook in ``solutions/`` is graded twice against itself with the real grader
+(`keraslab.grading.grade`): the solution, run top to bottom in a fresh sandboxed kernel, must
+score every point against the reference the grader computes in another fresh kernel (so its
+hidden tests are deterministic), raise nothing and print nothing on stderr in its test cells;
+the released student notebook, with its ``raise NotImplementedError()`` stubs unanswered,
+must score 0 on every question with status ``ok``. Kernel start-up and the TensorFlow import
+dominate (about 10 s each on 2 cores), so each notebook is run exactly three times and two
+notebooks are graded at once.
+
+Sync of ``exercises/`` with a fresh release and the leak scan are in
+``tests/grading/test_release.py``; here are only the course-specific structure checks.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from keraslab.grading import grade as grading
+from keraslab.grading import notebook as nbg
+from keraslab.grading import release as releasing
+from keraslab.grading import sandbox as sandboxing
+
+REPO = Path(__file__).resolve().parents[2]
+SOLUTIONS = sorted((REPO / "solutions").glob("*.ipynb"))
+# The from-scratch exercises share one layout, checked by `test_notebook_structure`.
+FROM_SCRATCH = [
+    p
+    for p in SOLUTIONS
+    if p.name
+    in {
+        "01_initialization.ipynb",
+        "02_lsuv.ipynb",
+        "03_batchnorm.ipynb",
+        "04_layer_instance_group_norm.ipynb",
+        "05_weight_spectral_norm.ipynb",
+        "06_dropout_dropconnect.ipynb",
+        "07_dropblock_stochastic_depth.ipynb",
+        "08_mixup_cutmix_penalties.ipynb",
+    }
+]
+LIMITS = sandboxing.Limits(cell_timeout=120, notebook_timeout=300)
+JOBS = int(os.environ.get("KERASLAB_NOTEBOOK_JOBS", "2"))
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
+
+@dataclasses.dataclass
+class Outcome:
+    name: str
+    max_points: float
+    solution: list  # QuestionResult per autograded question
+    solution_steps: list  # (Step, StepResult) of the solution's run
+    released: grading.SubmissionResult | None = None
+    error: str | None = None
+
+
+def _grade_one(path: Path, scratch: Path) -> Outcome:
+    sandbox = sandboxing.resolve_sandbox("auto")
+    try:
+        assignment = grading.Assignment.from_path(path)
+        reference = grading.compute_reference(
+            assignment, cache_dir=None, sandbox=sandbox, limits=LIMITS
+        )
+    except grading.GradingSetupError as error:
+        return Outcome(path.name, 0.0, [], [], error=str(error))
+    # The solution as a student would submit it: run top to bottom and scored like any submission.
+    raw = path.read_bytes()
+    merged = grading.merge(assignment, nbg.parse_notebook(raw.decode("utf-8")).cells)
+    steps, execution = grading.run_notebook(
+        merged.cells, raw, path.name, sandbox=sandbox, limits=LIMITS
+    )
+    solution = grading.score(assignment, steps, execution, reference)
+    # The student's copy, unanswered.
+    released = scratch / path.stem / path.name
+    released.parent.mkdir(parents=True)
+    nbg.write_notebook(releasing.release_notebook(nbg.read_notebook(path), path.name), released)
+    result = grading.grade_submission(
+        assignment, reference, released, "unanswered", sandbox=sandbox, limits=LIMITS
+    )
+    return Outcome(
+        path.name,
+        assignment.max_points,
+        solution,
+        list(zip(steps, execution.results, strict=True)),
+        released=result,
+    )
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory) -> dict[str, Outcome]:
+    if not SOLUTIONS:
+        pytest.skip("no solution notebooks")
+    scratch = tmp_path_factory.mktemp("exercises")
+    with concurrent.futures.ThreadPoolExecutor(max_workers=JOBS) as pool:
+        futures = {path.name: pool.submit(_grade_one, path, scratch) for path in SOLUTIONS}
+        results = {name: future.result() for name, future in futures.items()}
+    shutil.rmtree(scratch, ignore_errors=True)
+    return results
+
+
+def _ids(paths):
+    return [p.name for p in paths]
+
+
+@pytest.mark.parametrize("name", _ids(SOLUTIONS))
+def test_solution_runs_cleanly_and_scores_full_marks(outcomes, name):
+    outcome = outcomes[name]
+    assert outcome.error is None, outcome.error
+    failing = [
+        f"{step.grade_id or step.cell_index} ({step.kind}): {result.status} "
+        f"{result.error_name or ''} {result.error_value or ''}"
+        for step, result in outcome.solution_steps
+        if result.status != "ok"
+    ]
+    assert failing == [], f"{name}: cells that did not run cleanly: {failing}"
+    lost = {q.grade_id: q.reason for q in outcome.solution if q.points != q.max_points}
+    assert lost == {}, f"{name}: questions without full marks: {lost}"
+    assert sum(q.points for q in outcome.solution) == outcome.max_points > 0
+
+
+@pytest.mark.parametrize("name", _ids(SOLUTIONS))
+def test_solution_test_cells_print_nothing_on_stderr(outcomes, name):
+    noisy = {}
+    for step, result in outcomes[name].solution_steps:
+        if step.kind == "cell":
+            continue
+        text = "".join(
+            str(o.get("text", ""))
+            for o in result.outputs
+            if o.get("output_type") == "stream" and o.get("name") == "stderr"
+        )
+        if text.strip():
+            noisy[f"{step.grade_id} ({step.kind})"] = text[:300]
+    assert noisy == {}, f"{name}: test cells wrote to stderr: {noisy}"
+
+
+@pytest.mark.parametrize("name", _ids(SOLUTIONS))
+def test_unanswered_release_scores_zero_without_crashing(outcomes, name):
+    assert outcomes[name].error is None, outcomes[name].error
+    result = outcomes[name].released
+    assert result.status == "ok", f"{name}: {result.status}: {result.message}"
+    assert result.questions, f"{name}: no question was graded"
+    scored = {q.grade_id: q.points for q in result.questions if q.points}
+    assert scored == {}, f"{name}: the unanswered notebook scored points: {scored}"
+    for question in result.questions:
+        assert "NotImplementedError" in question.reason, (
+            f"{name}: {question.grade_id} failed for another reason: {question.reason}"
+        )
+    assert result.tampered == [] and result.missing == []
+
+
+@pytest.mark.parametrize("path", FROM_SCRATCH, ids=_ids(FROM_SCRATCH))
+def test_notebook_structure(path):
+    """Goals and time up front, a FAST parameters cell, a locked quiet setup, graded questions."""
+    nb = nbg.read_notebook(path)
+    nbg.validate(nb, path.name)
+    cells = nb.cells
+    intro = nbg.cell_source(cells[0])
+    assert cells[0].cell_type == "markdown" and intro.startswith("# Exercise")
+    assert "Learning goals" in intro and "Estimated time" in intro
+    parameters = cells[1]
+    assert parameters.cell_type == "code" and "FAST = True" in nbg.cell_source(parameters)
+    assert not nbg.is_locked(parameters), "Colab users must be able to set FAST = False"
+    setup = cells[2]
+    source = nbg.cell_source(setup)
+    assert nbg.is_locked(setup) and nbg.grade_id(setup) == "setup"
+    assert source.index('os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"') < source.index("import keras")
+    assert "absl.logging.set_verbosity" in source and "warnings.filterwarnings" in source
+    assert "from keraslab.grading import record" in source
+
+    tests = [c for c in cells if nbg.is_test(c)]
+    answers = [c for c in cells if nbg.is_solution(c) and c.cell_type == "code"]
+    written = [c for c in cells if nbg.is_manually_graded(c) and c.cell_type == "markdown"]
+    assert tests and len(answers) == len(tests), "one test cell after each exercise cell"
+    assert len(written) >= 2, "a few short written answers graded by hand"
+    for index, cell in enumerate(cells):
+        if nbg.is_solution(cell) and cell.cell_type == "code":
+            following = cells[index + 1 : index + 3]
+            assert any(nbg.is_test(c) for c in following), f"{nbg.grade_id(cell)}: no test follows"
+    for cell in tests:
+        parts = nbg.split_hidden_tests(nbg.cell_source(cell))
+        visible = [code for hidden, code in parts if not hidden]
+        hidden = [code for hidden, code in parts if hidden]
+        gid = nbg.grade_id(cell)
+        assert visible and "assert " in visible[0], f"{gid}: needs visible asserts"
+        assert hidden and "record(" in hidden[0], f"{gid}: needs hidden tests that record"
+        assert "default_rng(" in hidden[0], f"{gid}: hidden inputs should be freshly generated"
+        assert nbg.points(cell) > 0
+
+
+@pytest.mark.parametrize("path", FROM_SCRATCH, ids=_ids(FROM_SCRATCH))
+def test_released_notebook_opens_in_colab_and_stubs_every_answer(path):
+    released = nbg.read_notebook(REPO / "exercises" / path.name)
+    badge, install = released.cells[:2]
+    assert nbg.cell_source(badge).endswith(f"/exercises/{path.name})")
+    assert "pip" in nbg.cell_source(install) and "google.colab" in nbg.cell_source(install)
+    for cell in released.cells:
+        source = nbg.cell_source(cell)
+        if nbg.is_solution(cell) and cell.cell_type == "code":
+            assert "raise NotImplementedError()" in source
+        if nbg.is_test(cell):
+            assert "record(" not in source, f"{nbg.grade_id(cell)}: hidden tests left in"
