@@ -48,8 +48,9 @@ def train(build_model, train_data, *, strategy, epochs, global_batch_size, optim
         callbacks: optional list of objects with `on_epoch_end(epoch, logs)`.
 
     Returns:
-        `(model, history)`: the trained model and a dict of per-epoch lists
-        (`loss`, `accuracy`, `val_loss`, `val_accuracy`, `epoch_time`).
+        `(model, history)`: the trained model (its optimizer, which counts the steps, is
+        `model.optimizer`) and a dict of per-epoch lists (`loss`, `accuracy`, `val_loss`,
+        `val_accuracy`, `epoch_time`).
 
     Example:
     >>> model, history = train(lambda: build_mlp((8, 8, 1), 10), ds, strategy=strategy,
@@ -126,6 +127,7 @@ def train(build_model, train_data, *, strategy, epochs, global_batch_size, optim
             cb.on_epoch_end(epoch, logs)
         if verbose:
             print(f"epoch {epoch + 1}/{epochs} " + " ".join(f"{k}={v:.4f}" for k, v in logs.items()), flush=True)
+    model.optimizer = opt  # not compiled, but callers read steps from optimizer.iterations
     return model, history
 
 

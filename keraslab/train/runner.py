@@ -255,14 +255,17 @@ def run_experiment(config, out_dir, *, runtime=None, extra_callbacks=(), verbose
     from keraslab.train import strategy as strategy_mod
 
     cfg = resolve_config(config)
+    runtime = runtime or strategy_mod.setup()
     run_dir = Path(out_dir) / str(cfg["name"])
+    if runtime.kind == "multi_worker" and runtime.strategy.cluster_resolver.task_id != 0:
+        # Every worker trains the same model; only the chief (task 0) writes the results.
+        run_dir = Path(out_dir) / "_workers" / f"{cfg['name']}-{runtime.strategy.cluster_resolver.task_id}"
     result_path = run_dir / "result.json"
     if reuse and result_path.exists():
         previous = json.loads(result_path.read_text())
         if _same_config(previous.get("config"), cfg):
             return previous
     run_dir.mkdir(parents=True, exist_ok=True)
-    runtime = runtime or strategy_mod.setup()
     keras.utils.set_random_seed(int(cfg["seed"]))
     started = time.time()
 
@@ -313,7 +316,7 @@ def run_experiment(config, out_dir, *, runtime=None, extra_callbacks=(), verbose
         model, history = loop.train(make_model, train_ds, strategy=runtime.strategy, epochs=int(cfg["epochs"]),
                                     global_batch_size=global_batch, optimizer=lambda: _optimizer(cfg),
                                     validation_data=test_ds, verbose=verbose)
-        steps = int(model.optimizer.iterations) if getattr(model, "optimizer", None) else None
+        steps = int(model.optimizer.iterations.numpy())
     else:
         with runtime.strategy.scope():
             model = make_model()
@@ -371,7 +374,8 @@ def run_experiment(config, out_dir, *, runtime=None, extra_callbacks=(), verbose
         "backbone": backbone_info,
         "versions": {"keras": keras.__version__, "tensorflow": _tf_version(), "numpy": np.__version__},
     }
-    if "calibration" in cfg["diagnostics"] or cfg["save_predictions"]:
+    # Predictions are made on one process; under multi-worker training they are skipped.
+    if runtime.kind != "multi_worker" and ("calibration" in cfg["diagnostics"] or cfg["save_predictions"]):
         probs = model.predict(test_ds, verbose=0)
         rel = reliability_diagram(yt, probs, num_bins=15)
         result["ece"] = rel["ece"]
@@ -512,8 +516,8 @@ def make_figures(lab, out_dir):
 
     Every lab: loss and validation-accuracy curves of all runs, final accuracy per run.
     Lab 1: gradient flow before training and after the first epoch, activation histograms
-    per layer for each run. Lab 2: time per epoch. Lab 3: generalization gap.
-    Lab 5: reliability diagrams.
+    per layer for each run. Lab 2: time per epoch. Lab 3: generalization gap. Lab 4:
+    trainable parameters and time per epoch. Lab 5: reliability diagrams.
     """
     from keraslab import plots
 
@@ -549,6 +553,11 @@ def make_figures(lab, out_dir):
     if lab == "lab3":
         save(plots.plot_bars, "generalization_gap.png", {r["name"]: r["generalization_gap"] for r in results},
              ylabel="train accuracy - test accuracy", title="lab3: generalization gap")
+    if lab == "lab4":
+        save(plots.plot_bars, "trainable_params.png", {r["name"]: r["trainable_params"] for r in results},
+             ylabel="trainable parameters", title="lab4: trainable parameters per strategy")
+        save(plots.plot_bars, "time_per_epoch.png", {r["name"]: r["time_per_epoch"] for r in results},
+             ylabel="seconds per epoch", title="lab4: time per epoch")
     rel = {r["name"]: r["reliability"] for r in results if r.get("reliability")}
     if rel:
         save(plots.plot_reliability, "reliability.png", rel, title=f"{lab}: reliability")

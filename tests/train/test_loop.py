@@ -96,6 +96,12 @@ WORKER = textwrap.dedent(
                                 optimizer=lambda: keras.optimizers.SGD(0.1), verbose=0)
     np.savez(sys.argv[1], *model.get_weights())
     json.dump(history, open(sys.argv[1] + ".json", "w"))
+
+    # The lab runner takes the same path under multi-worker training.
+    from keraslab.train import runner
+    runner.run_experiment({"name": "mw", "dataset": "digits", "model": "mlp", "depth": 2, "width": 8,
+                           "train_size": 128, "test_size": 64, "batch_size": 16, "epochs": 2,
+                           "optimizer": "sgd", "learning_rate": 0.05}, sys.argv[2], runtime=runtime)
     """
 )
 
@@ -120,7 +126,8 @@ def test_two_worker_multi_worker_mirrored_run_completes(tmp_path):
         env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": {"worker": workers},
                                                       "task": {"type": "worker", "index": index}})}
         env.pop("CUDA_VISIBLE_DEVICES", None)
-        procs.append(subprocess.Popen([sys.executable, str(script), str(tmp_path / f"w{index}.npz")],
+        procs.append(subprocess.Popen([sys.executable, str(script), str(tmp_path / f"w{index}.npz"),
+                                       str(tmp_path / "runs")],
                                       env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
     outputs = []
     try:
@@ -143,3 +150,8 @@ def test_two_worker_multi_worker_mirrored_run_completes(tmp_path):
         np.testing.assert_allclose(a, w0[k], atol=1e-5)
     history = json.loads((tmp_path / "w0.npz.json").read_text())
     assert len(history["loss"]) == 2
+    # Runner: the chief writes the result; per-replica batch 16 x 2 workers = global 32.
+    result = json.loads((tmp_path / "runs" / "mw" / "result.json").read_text())
+    assert result["runtime"]["strategy"] == "multi_worker" and result["runtime"]["global_batch_size"] == 32
+    assert result["steps"] == 2 * 4 and result["epochs_run"] == 2
+    assert (tmp_path / "runs" / "_workers" / "mw-1" / "result.json").exists()
