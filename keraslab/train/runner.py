@@ -481,7 +481,7 @@ def evaluate_lab5_ensemble(out, results):
     is never scored on data it was fitted to.
     """
     from keraslab import ensemble
-    from keraslab.diagnostics import expected_calibration_error
+    from keraslab.diagnostics import expected_calibration_error, reliability_diagram
 
     members = [r for r in results if r["config"].get("ensemble") == "plain"]
     if len(members) < 2:
@@ -496,6 +496,7 @@ def evaluate_lab5_ensemble(out, results):
     result["ece_members"] = {r["name"]: expected_calibration_error(labels[test], p[test])
                              for r, p in zip(members, probs, strict=True)}
     result["ece_average"] = expected_calibration_error(labels[test], np.mean([p[test] for p in probs], 0))
+    result["reliability_average"] = reliability_diagram(labels[test], np.mean([p[test] for p in probs], 0))
     result["evaluated_on"] = int(len(labels[test]))
     return result
 
@@ -559,6 +560,11 @@ def make_figures(lab, out_dir):
         save(plots.plot_bars, "time_per_epoch.png", {r["name"]: r["time_per_epoch"] for r in results},
              ylabel="seconds per epoch", title="lab4: time per epoch")
     rel = {r["name"]: r["reliability"] for r in results if r.get("reliability")}
+    if (out / "ensemble.json").exists():
+        ens = json.loads((out / "ensemble.json").read_text())
+        if ens.get("reliability_average"):
+            # The members here are scored on the full test set, the ensemble on its odd half.
+            rel["ensemble average (odd half)"] = ens["reliability_average"]
     if rel:
         save(plots.plot_reliability, "reliability.png", rel, title=f"{lab}: reliability")
     return paths

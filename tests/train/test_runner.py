@@ -139,6 +139,7 @@ def test_lab5_ensemble_from_saved_predictions(tmp_path):
     assert set(out["members"]) == {"seed0", "seed1", "seed2"} and out["evaluated_on"] == 200
     assert out["average"] > out["best_member"] and "stacking" in out
     assert set(out["ece_members"]) == set(out["members"]) and 0 <= out["ece_average"] <= 1
+    assert sum(out["reliability_average"]["count"]) == 200
 
 
 @pytest.mark.parametrize("model,extra", [("convnet", {"filters": [4, 4, 8, 8, 8], "normalization": "group", "groups": 2}),
