@@ -53,8 +53,9 @@ class CutMix(keras.layers.Layer):
     image, centred uniformly at random; that rectangle is clipped to the image and filled
     with the pixels of a randomly chosen partner from the same batch. The labels are mixed
     by the area actually pasted, after clipping: a box that hangs over the border pastes
-    less, and the label says so (the original code and keras-cv use the unclipped area,
-    which overstates the partner's share near borders). Mixed labels sum to 1.
+    less, and the label says so. (The authors' code does the same; keras-cv uses the
+    unclipped area, which overstates the partner's share near borders.) Mixed labels sum
+    to 1.
 
     Args:
         alpha: Positive float, both parameters of the Beta distribution. Defaults to 1.0.
