@@ -150,10 +150,11 @@ def test_unanswered_release_scores_zero_without_crashing(outcomes, name):
     assert result.questions, f"{name}: no question was graded"
     scored = {q.grade_id: q.points for q in result.questions if q.points}
     assert scored == {}, f"{name}: the unanswered notebook scored points: {scored}"
-    for question in result.questions:
-        assert "NotImplementedError" in question.reason, (
-            f"{name}: {question.grade_id} failed for another reason: {question.reason}"
-        )
+    if name in {p.name for p in FROM_SCRATCH}:  # each test fails at the stub it exercises
+        for question in result.questions:
+            assert "NotImplementedError" in question.reason, (
+                f"{name}: {question.grade_id} failed for another reason: {question.reason}"
+            )
     assert result.tampered == [] and result.missing == []
 
 
