@@ -19,6 +19,7 @@ keraslab release solutions/ --out exercises/ --scan book/_build/html   # CI: no 
 from __future__ import annotations
 
 import html
+import re
 import sys
 from pathlib import Path
 
@@ -217,7 +218,8 @@ def sync_differences(released: dict[Path, str], out_dir) -> list[str]:
 def scan_for_leaks(solutions, paths) -> list[str]:
     """Searches text files under ``paths`` for any solution, hidden-test or mark-scheme text.
 
-    HTML is unescaped first, so code rendered into a web page is found too.
+    HTML is searched both unescaped and with its tags removed, so code rendered into a web
+    page (one tag per highlighted token) is found too.
     """
     secret = nbg.SecretText(set())
     for source in collect_notebooks(solutions):
@@ -235,7 +237,9 @@ def scan_for_leaks(solutions, paths) -> list[str]:
                 findings.append(f"{file}: cannot read ({error})")
                 continue
             if file.suffix.lower() in (".html", ".htm", ".xml"):
-                text = html.unescape(text)
+                # Highlighted code puts each token in its own tag, which splits a secret line:
+                # search the text with the tags removed as well as the raw text.
+                text = html.unescape(text) + "\n" + html.unescape(re.sub(r"<[^>]+>", "", text))
             for line in secret.find_in(text):
                 findings.append(f"{file}: contains {line!r}")
     return findings

@@ -186,6 +186,14 @@ def test_release_cli_writes_checks_sync_and_scans_for_leaks(tmp_path, capsys):
     assert cli.main(["release", str(solutions), "--out", str(out), "--scan", str(site)]) == 1
     assert f"page.html: contains {fx.CLIP_HIDDEN!r}" in capsys.readouterr().err
 
+    (site / "page.html").unlink()
+    # Syntax highlighting wraps every token in its own tag; the scan must see through that.
+    tokens = fx.CLIP_HIDDEN.split(" ")
+    highlighted = " ".join(f'<span class="n">{token}</span>' for token in tokens)
+    (site / "highlighted.html").write_text(f"<pre>{highlighted}</pre>")
+    assert cli.main(["release", str(solutions), "--out", str(out), "--scan", str(site)]) == 1
+    assert "highlighted.html: contains" in capsys.readouterr().err
+
 
 def test_release_cli_refuses_bad_notebook_with_exit_2(tmp_path, capsys):
     bad = tmp_path / "bad.ipynb"
