@@ -11,9 +11,10 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-# Marsaglia-Tsang accepts a proposal with probability > 0.95 for shape >= 1, so with 16
-# proposals per sample the chance that none is accepted is below 1e-20.
-_GAMMA_PROPOSALS = 16
+# Marsaglia-Tsang accepts a proposal with probability > 0.95 for shape >= 1 (shapes below 1
+# are boosted to shape + 1), so with 8 proposals per sample the chance that none is accepted
+# is below 4e-11; that sample then keeps its first proposal, which is still positive and finite.
+_GAMMA_PROPOSALS = 8
 _TINY = 1e-30
 
 
@@ -93,6 +94,11 @@ def beta_sample(shape, alpha, beta=None, seed=None):
     beta = alpha if beta is None else beta
     if not float(beta) > 0:
         raise ValueError(f"beta must be positive. Received: beta={beta}")
+    if float(beta) == float(alpha):
+        # One draw of twice the size: half the random ops of two draws (MixUp and CutMix
+        # always sample symmetric Betas, and op count dominates for batch-sized draws).
+        log_xy = log_gamma_sample((2,) + tuple(shape), alpha, seed=seed)
+        return ops.sigmoid(log_xy[0] - log_xy[1])
     log_x = log_gamma_sample(shape, alpha, seed=seed)
     log_y = log_gamma_sample(shape, beta, seed=seed)
     return ops.sigmoid(log_x - log_y)
