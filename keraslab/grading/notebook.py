@@ -313,24 +313,29 @@ def _is_distinctive(line: str) -> bool:
     )
 
 
-def secret_text(nb) -> SecretText:
-    """Collects the distinctive lines of every solution, hidden-test and mark-scheme region."""
-    secret: set[str] = set()
+def secret_regions(nb) -> list[list[str]]:
+    """The distinctive lines of each solution, hidden-test and mark-scheme region, per region."""
+    regions = []
     for cell in nb.cells:
         source = cell_source(cell)
         lines = source.splitlines()
         spans = []
         if is_solution(cell):
-            regions = marker_regions(source, "solution")
-            spans += regions or [(-1, len(lines))]
+            solution_spans = marker_regions(source, "solution")
+            spans += solution_spans or [(-1, len(lines))]
         spans += marker_regions(source, "hidden tests")
         spans += marker_regions(source, "mark scheme")
         for begin, end in spans:
-            for line in lines[begin + 1 : end]:
-                stripped = line.strip()
-                if _is_distinctive(stripped):
-                    secret.add(stripped)
-    return SecretText(secret)
+            stripped = (line.strip() for line in lines[begin + 1 : end])
+            distinctive = [line for line in stripped if _is_distinctive(line)]
+            if distinctive:
+                regions.append(distinctive)
+    return regions
+
+
+def secret_text(nb) -> SecretText:
+    """Collects the distinctive lines of every solution, hidden-test and mark-scheme region."""
+    return SecretText({line for region in secret_regions(nb) for line in region})
 
 
 def strings_in(node) -> list[str]:

@@ -215,15 +215,38 @@ def sync_differences(released: dict[Path, str], out_dir) -> list[str]:
     return problems
 
 
+# A file other than a released notebook leaks a secret region when it holds MIN_LEAKED_LINES of
+# the region's distinctive lines, or at least half of them adding up to MIN_LEAKED_CHARACTERS.
+# A short line or two shared with a longer solution (``return variances``, a loop the book also
+# teaches) is common code, not a leak; released notebooks get the exact per-line check.
+MIN_LEAKED_LINES = 3
+MIN_LEAKED_CHARACTERS = 40
+
+
+def _leaked_regions(regions, text) -> list[str]:
+    found = []
+    for region in regions:
+        present = [line for line in region if line in text]
+        if len(present) >= MIN_LEAKED_LINES or (
+            2 * len(present) >= len(region) and sum(map(len, present)) >= MIN_LEAKED_CHARACTERS
+        ):
+            found.extend(present)
+    return found
+
+
 def scan_for_leaks(solutions, paths) -> list[str]:
     """Searches text files under ``paths`` for any solution, hidden-test or mark-scheme text.
 
-    HTML is searched both unescaped and with its tags removed, so code rendered into a web
-    page (one tag per highlighted token) is found too.
+    A notebook named like a solution notebook is its released copy: any distinctive line of
+    that notebook's secret regions, or any marker, is a leak. Any other file (a built web page,
+    another notebook) leaks when it holds a marker or a substantial part of one secret region
+    of any solution notebook (see `MIN_LEAKED_LINES`). HTML is searched both unescaped and with
+    its tags removed, so code rendered into a web page (one tag per highlighted token) is found
+    too.
     """
-    secret = nbg.SecretText(set())
-    for source in collect_notebooks(solutions):
-        secret.lines |= nbg.secret_text(nbg.read_notebook(source)).lines
+    notebooks = {source.name: nbg.read_notebook(source) for source in collect_notebooks(solutions)}
+    own_secret = {name: nbg.secret_text(nb) for name, nb in notebooks.items()}
+    all_regions = [region for nb in notebooks.values() for region in nbg.secret_regions(nb)]
     findings = []
     for raw in paths:
         root = Path(raw)
@@ -240,7 +263,12 @@ def scan_for_leaks(solutions, paths) -> list[str]:
                 # Highlighted code puts each token in its own tag, which splits a secret line:
                 # search the text with the tags removed as well as the raw text.
                 text = html.unescape(text) + "\n" + html.unescape(re.sub(r"<[^>]+>", "", text))
-            for line in secret.find_in(text):
+            if file.suffix.lower() == ".ipynb" and file.name in own_secret:
+                leaked = own_secret[file.name].find_in(text)
+            else:
+                markers = [marker for marker in nbg.ALL_MARKERS if marker in text]
+                leaked = sorted(set(markers + _leaked_regions(all_regions, text)))
+            for line in leaked:
                 findings.append(f"{file}: contains {line!r}")
     return findings
 

@@ -188,11 +188,23 @@ def test_release_cli_writes_checks_sync_and_scans_for_leaks(tmp_path, capsys):
 
     (site / "page.html").unlink()
     # Syntax highlighting wraps every token in its own tag; the scan must see through that.
-    tokens = fx.CLIP_HIDDEN.split(" ")
-    highlighted = " ".join(f'<span class="n">{token}</span>' for token in tokens)
+    hidden_region = ["_v = np.array([3.0, 4.0])", fx.CLIP_HIDDEN]
+    highlighted = "\n".join(
+        " ".join(f'<span class="n">{token}</span>' for token in line.split(" "))
+        for line in hidden_region
+    )
     (site / "highlighted.html").write_text(f"<pre>{highlighted}</pre>")
     assert cli.main(["release", str(solutions), "--out", str(out), "--scan", str(site)]) == 1
     assert "highlighted.html: contains" in capsys.readouterr().err
+
+    # One short line shared with a solution is common code, not a leak of the region.
+    (site / "highlighted.html").write_text(f"<pre>{hidden_region[0]}</pre>")
+    assert cli.main(["release", str(solutions), "--out", str(out), "--scan", str(site)]) == 0
+    # A released notebook is held to its own solution line by line.
+    released.write_text(released.read_text().replace("YOUR CODE HERE", hidden_region[0]))
+    assert releasing.scan_for_leaks([solutions], [released]) == [
+        f"{released}: contains {hidden_region[0]!r}"
+    ]
 
 
 def test_release_cli_refuses_bad_notebook_with_exit_2(tmp_path, capsys):
