@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keraslab.layers._checks import check_positive_float
+
 
 def split_batch(data, layer_name):
     """Returns (images, labels, rebuild) for an `(images, labels)` tuple or a dict."""
@@ -52,3 +54,34 @@ def random_partner(batch, seed):
     """
     keys = keras.random.uniform((batch,), seed=seed)
     return ops.cast(ops.argsort(keys), "int32")
+
+
+class BatchMixingLayer(keras.layers.Layer):
+    """Shared call protocol of MixUp and CutMix; subclasses implement `mix(images, labels)`."""
+
+    def __init__(self, alpha, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.alpha = check_positive_float(alpha, "alpha")
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def mix(self, images, labels):
+        raise NotImplementedError
+
+    def call(self, data, labels=None, training=True):
+        if labels is not None:  # called as layer(images, labels), e.g. by Dataset.map
+            data = (data, labels)
+        images, labels, rebuild = split_batch(data, type(self).__name__)
+        images = ops.cast(images, self.compute_dtype)
+        labels = ops.cast(labels, "float32")
+        if not training:
+            return rebuild(images, labels)
+        return rebuild(*self.mix(images, labels))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"alpha": self.alpha, "seed": self.seed})
+        return config

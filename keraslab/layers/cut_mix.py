@@ -6,8 +6,7 @@ import keras
 from keras import ops
 
 from keraslab.layers._boxes import box_mask, image_size
-from keraslab.layers._checks import check_positive_float
-from keraslab.layers._mixing import random_partner, split_batch
+from keraslab.layers._mixing import BatchMixingLayer, random_partner
 from keraslab.random import beta_sample
 
 
@@ -46,7 +45,7 @@ def random_boxes(batch, height, width, weights, seed):
 
 
 @keras.saving.register_keras_serializable(package="keraslab")
-class CutMix(keras.layers.Layer):
+class CutMix(BatchMixingLayer):
     """CutMix augmentation for a batch of images and one-hot labels (Yun et al., 2019).
 
     For each sample, `lam ~ Beta(alpha, alpha)` sets a rectangle of about `1 - lam` of the
@@ -81,30 +80,12 @@ class CutMix(keras.layers.Layer):
     """
 
     def __init__(self, alpha=1.0, seed=None, **kwargs):
-        super().__init__(**kwargs)
-        self.alpha = check_positive_float(alpha, "alpha")
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        super().__init__(alpha, seed=seed, **kwargs)
 
-    def call(self, data, labels=None, training=True):
-        if labels is not None:  # called as layer(images, labels), e.g. by Dataset.map
-            data = (data, labels)
-        images, labels, rebuild = split_batch(data, type(self).__name__)
-        images = ops.cast(images, self.compute_dtype)
-        labels = ops.cast(labels, "float32")
-        if not training:
-            return rebuild(images, labels)
+    def mix(self, images, labels):
         batch = ops.shape(images)[0]
         height, width = image_size(images)
         weights = beta_sample((batch,), self.alpha, seed=self.seed_generator)
         box = random_boxes(batch, height, width, weights, self.seed_generator)
         partner = random_partner(batch, self.seed_generator)
-        return rebuild(*cut_mix(images, labels, box, partner))
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"alpha": self.alpha, "seed": self.seed})
-        return config
+        return cut_mix(images, labels, box, partner)

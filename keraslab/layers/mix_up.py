@@ -5,8 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from keraslab.layers._checks import check_positive_float
-from keraslab.layers._mixing import random_partner, split_batch
+from keraslab.layers._mixing import BatchMixingLayer, random_partner
 from keraslab.random import beta_sample
 
 
@@ -32,7 +31,7 @@ def mix_up(images, labels, weights, partner):
 
 
 @keras.saving.register_keras_serializable(package="keraslab")
-class MixUp(keras.layers.Layer):
+class MixUp(BatchMixingLayer):
     """MixUp augmentation for a batch of images and one-hot labels (Zhang et al., 2018).
 
     Each sample `i` is mixed with a randomly chosen sample `j` of the same batch:
@@ -51,8 +50,7 @@ class MixUp(keras.layers.Layer):
     Call arguments:
         data: `(images, labels)`, or images with `labels` as the second argument (so that
             `dataset.map(layer)` works on a dataset of pairs), or a dict with keys "images"
-            and "labels" (other keys are
-            passed through). Images (batch, height, width, channels); labels (batch, classes).
+            and "labels" (other keys are passed through). Images (batch, height, width, channels); labels (batch, classes).
         labels: The labels, when `data` holds only the images.
         training: Python bool; mix only when True. Defaults to True.
 
@@ -68,28 +66,10 @@ class MixUp(keras.layers.Layer):
     """
 
     def __init__(self, alpha=0.2, seed=None, **kwargs):
-        super().__init__(**kwargs)
-        self.alpha = check_positive_float(alpha, "alpha")
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        super().__init__(alpha, seed=seed, **kwargs)
 
-    def call(self, data, labels=None, training=True):
-        if labels is not None:  # called as layer(images, labels), e.g. by Dataset.map
-            data = (data, labels)
-        images, labels, rebuild = split_batch(data, type(self).__name__)
-        images = ops.cast(images, self.compute_dtype)
-        labels = ops.cast(labels, "float32")
-        if not training:
-            return rebuild(images, labels)
+    def mix(self, images, labels):
         batch = ops.shape(images)[0]
         weights = beta_sample((batch,), self.alpha, seed=self.seed_generator)
         partner = random_partner(batch, self.seed_generator)
-        return rebuild(*mix_up(images, labels, weights, partner))
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"alpha": self.alpha, "seed": self.seed})
-        return config
+        return mix_up(images, labels, weights, partner)
