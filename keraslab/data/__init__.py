@@ -1,5 +1,6 @@
 """Datasets and input pipelines for the labs: TFDS loaders, offline stand-ins, augmentation."""
 
+from keraslab.data.corruptions import CORRUPTIONS, corrupt, corrupted_sets
 from keraslab.data.offline import class_layout, load_digits, load_shapes, make_shapes
 from keraslab.data.pipeline import (
     PRESETS,
@@ -20,6 +21,7 @@ from keraslab.data.tfds import (
 )
 
 __all__ = [
+    "CORRUPTIONS",
     "DATASETS",
     "PRESETS",
     "DatasetUnavailableError",
@@ -27,6 +29,8 @@ __all__ = [
     "augment_image",
     "channel_stats",
     "class_layout",
+    "corrupt",
+    "corrupted_sets",
     "load",
     "load_arrays",
     "load_digits",

@@ -1,18 +1,24 @@
-"""Diagnostics: gradient and activation statistics during training, and calibration."""
+"""Diagnostics: gradient, activation and batch-loss statistics during training, and calibration."""
 
 from keraslab.diagnostics.calibration import expected_calibration_error, reliability_diagram
 from keraslab.diagnostics.callbacks import (
     ActivationStatsCallback,
+    BatchLossCallback,
     GradientNormCallback,
     activation_layers,
     activation_statistics,
+    batch_losses_from_running_means,
+    loss_noise,
 )
 
 __all__ = [
     "ActivationStatsCallback",
+    "BatchLossCallback",
     "GradientNormCallback",
     "activation_layers",
     "activation_statistics",
+    "batch_losses_from_running_means",
     "expected_calibration_error",
+    "loss_noise",
     "reliability_diagram",
 ]

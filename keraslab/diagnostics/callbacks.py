@@ -179,3 +179,82 @@ class ActivationStatsCallback(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every == 0:
             self.records.append({"epoch": epoch + 1, "layers": self.compute()})
+
+
+def batch_losses_from_running_means(running_means):
+    """Per-batch losses from the running means that `fit` reports after each batch.
+
+    Keras logs the mean loss of the epoch so far, `m_k = (l_1 + ... + l_k) / k` for equal
+    batches, so `l_k = k m_k - (k - 1) m_{k-1}`.
+
+    Args:
+        running_means: the `loss` values of one epoch's `on_train_batch_end` logs, in order.
+
+    Returns:
+        A float64 array of the same length.
+
+    Example:
+    >>> batch_losses_from_running_means([2.0, 1.5, 1.0]).tolist()
+    [2.0, 1.0, 0.0]
+    """
+    means = np.asarray(running_means, dtype=np.float64)
+    steps = np.arange(1, len(means) + 1, dtype=np.float64)
+    totals = steps * means
+    return np.diff(totals, prepend=0.0)
+
+
+def loss_noise(batch_losses):
+    """Batch-to-batch noise of a loss curve: `std(l_k - l_{k-1}) / sqrt(2)`.
+
+    For losses `l_k = trend_k + e_k` with independent noise `e_k` of standard deviation `s`
+    and a trend that changes little from one batch to the next, this estimates `s`
+    without being inflated by the trend, as the plain standard deviation would be.
+
+    Returns:
+        A float, or NaN for fewer than 3 batches.
+
+    Example:
+    >>> round(loss_noise([1.0, 1.2, 1.0, 1.2, 1.0]), 3)
+    0.141
+    """
+    losses = np.asarray(batch_losses, dtype=np.float64)
+    if losses.size < 3:
+        return float("nan")
+    return float(np.std(np.diff(losses)) / np.sqrt(2.0))
+
+
+class BatchLossCallback(keras.callbacks.Callback):
+    """Records the loss of every training batch (not the epoch's running mean).
+
+    The per-batch loss is recovered from the running mean `fit` logs (see
+    `batch_losses_from_running_means`); that is exact when every batch has the same size,
+    so use it with `drop_remainder=True` pipelines (a smaller last batch is dropped from the
+    record of its epoch).
+
+    Attributes:
+        epochs: one list of per-batch losses per finished epoch.
+        noise: `loss_noise` of each epoch's batch losses.
+
+    Example:
+    >>> cb = BatchLossCallback()  # doctest: +SKIP
+    >>> model.fit(dataset, epochs=3, callbacks=[cb])  # doctest: +SKIP
+    >>> cb.noise[-1]  # doctest: +SKIP
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.epochs = []
+        self.noise = []
+        self._means = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._means = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        if logs and "loss" in logs:
+            self._means.append(float(logs["loss"]))
+
+    def on_epoch_end(self, epoch, logs=None):
+        losses = batch_losses_from_running_means(self._means).tolist()
+        self.epochs.append(losses)
+        self.noise.append(loss_noise(losses))

@@ -3,6 +3,7 @@
 Examples::
 
     keraslab run lab1 --fast                      # CI-sized, offline data allowed
+    keraslab run lab2 --scale cpu --offline       # the book's scale: the grid on 2 CPU cores
     keraslab run 2 --out runs/lab2 --set epochs=10 --set train_size=5000
     keraslab run lab5 --only seed --set dataset=cifar100
     keraslab run list                             # the labs and their runs
@@ -49,7 +50,11 @@ def configure_parser(parser):
     """Adds the `run` subcommand's arguments to `parser`."""
     parser.add_argument("lab", help="lab1 ... lab5 (or 1-5, init, normalization, ...), or 'list'")
     parser.add_argument("--fast", action="store_true",
-                        help="small subsets and few epochs (CI); allows offline data, never downloads")
+                        help="small subsets and few epochs (CI); allows offline data, never downloads "
+                             "(the same as --scale fast)")
+    parser.add_argument("--scale", choices=("fast", "cpu", "full"), default=None,
+                        help="fast: CI-sized; cpu: the whole grid on 2 CPU cores, as in the book's "
+                             "result tables; full: the course's settings, for a GPU (default)")
     parser.add_argument("--out", default=None, help="output folder (default runs/<lab>[-fast])")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a setting for every run (repeatable), e.g. --set epochs=3")
@@ -77,6 +82,7 @@ def main(args) -> int:
         if args.offline:
             overrides.setdefault("offline", True)
         labs.get_lab(args.lab)
+        scale = labs.resolve_scale(args.fast, args.scale)
     except ValueError as exc:
         print(f"keraslab run: {exc}", file=sys.stderr)
         return 2
@@ -85,7 +91,7 @@ def main(args) -> int:
     from keraslab.train.runner import run_lab
 
     try:
-        report = run_lab(args.lab, fast=args.fast, out_dir=args.out, overrides=overrides, only=args.only,
+        report = run_lab(args.lab, scale=scale, out_dir=args.out, overrides=overrides, only=args.only,
                          verbose=0 if args.quiet else 1, command="keraslab run " + " ".join(sys.argv[2:]))
     except (ValueError, DatasetUnavailableError) as exc:
         print(f"keraslab run: {exc}", file=sys.stderr)

@@ -243,10 +243,12 @@ def run_experiment(config, out_dir, *, runtime=None, extra_callbacks=(), verbose
     >>> result = run_experiment({"name": "he", "dataset": "digits", "epochs": 2}, "runs/demo")  # doctest: +SKIP
     >>> result["final_accuracy"]  # doctest: +SKIP
     """
+    from keraslab.data.corruptions import corrupted_sets
     from keraslab.data.pipeline import channel_stats, make_pipeline, normalize
     from keraslab.data.tfds import DATASETS, load_arrays
     from keraslab.diagnostics import (
         ActivationStatsCallback,
+        BatchLossCallback,
         GradientNormCallback,
         reliability_diagram,
     )
@@ -329,7 +331,10 @@ def run_experiment(config, out_dir, *, runtime=None, extra_callbacks=(), verbose
             callbacks.append(keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
                                                            patience=int(cfg["early_stopping_patience"]),
                                                            restore_best_weights=True))
-        grad_cb = act_cb = None
+        grad_cb = act_cb = loss_cb = None
+        if "loss_noise" in cfg["diagnostics"]:
+            loss_cb = BatchLossCallback()
+            callbacks.append(loss_cb)
         if "gradients" in cfg["diagnostics"]:
             grad_cb = GradientNormCallback(x_probe, y_probe)
             callbacks.append(grad_cb)
@@ -345,6 +350,8 @@ def run_experiment(config, out_dir, *, runtime=None, extra_callbacks=(), verbose
             diag["gradients"] = grad_cb.records
         if act_cb is not None:
             diag["activations"] = act_cb.records
+        if loss_cb is not None:
+            diag["loss_noise"] = loss_cb.noise
 
     test_loss, test_acc = (float(v) for v in model.evaluate(test_ds, verbose=0)[:2]) if runtime.kind != "multi_worker" \
         else (history["val_loss"][-1], history["val_accuracy"][-1])
@@ -374,14 +381,29 @@ def run_experiment(config, out_dir, *, runtime=None, extra_callbacks=(), verbose
         "backbone": backbone_info,
         "versions": {"keras": keras.__version__, "tensorflow": _tf_version(), "numpy": np.__version__},
     }
+    if diag.get("loss_noise"):
+        result["loss_noise"] = diag["loss_noise"][-1]
     # Predictions are made on one process; under multi-worker training they are skipped.
+    corrupted_probs = {}
+    if runtime.kind != "multi_worker" and "corruptions" in cfg["diagnostics"]:
+        accuracy = {}
+        for corruption, images in corrupted_sets(xt, severity=3, seed=int(cfg["seed"])).items():
+            probs = model.predict(make_pipeline(images, yt, **common), verbose=0)
+            corrupted_probs[corruption] = probs
+            accuracy[corruption] = float(np.mean(np.argmax(probs, -1) == yt))
+        result["corruption_accuracy"] = accuracy
+        result["corruption_mean_accuracy"] = float(np.mean(list(accuracy.values())))
     if runtime.kind != "multi_worker" and ("calibration" in cfg["diagnostics"] or cfg["save_predictions"]):
         probs = model.predict(test_ds, verbose=0)
         rel = reliability_diagram(yt, probs, num_bins=15)
         result["ece"] = rel["ece"]
         result["reliability"] = rel
+        if corrupted_probs:
+            result["corruption_ece"] = float(np.mean([reliability_diagram(yt, p, num_bins=15)["ece"]
+                                                      for p in corrupted_probs.values()]))
         if cfg["save_predictions"]:
-            np.savez_compressed(run_dir / "predictions.npz", probs=probs.astype(np.float32), labels=yt)
+            np.savez_compressed(run_dir / "predictions.npz", probs=probs.astype(np.float32), labels=yt,
+                                **{f"corrupted_{k}": v.astype(np.float32) for k, v in corrupted_probs.items()})
     result["total_time"] = time.time() - started
     tmp = result_path.with_suffix(".tmp")
     tmp.write_text(json.dumps(result, indent=1, default=_json_default))
@@ -401,7 +423,7 @@ def _tf_version():
 
 SUMMARY_FIELDS = ["name", "final_accuracy", "best_val_accuracy", "epochs_to_target", "final_train_accuracy",
                   "generalization_gap", "time_per_epoch", "epochs_run", "steps", "trainable_params", "ece",
-                  "data_source"]
+                  "loss_noise", "corruption_mean_accuracy", "corruption_ece", "data_source"]
 
 
 def summarize(results):
@@ -414,7 +436,7 @@ def summarize(results):
     return rows
 
 
-def run_lab(lab, *, fast=False, out_dir=None, overrides=None, only=None, runtime=None, verbose=1,
+def run_lab(lab, *, fast=False, scale=None, out_dir=None, overrides=None, only=None, runtime=None, verbose=1,
             command=None, log=print):
     """Runs every configuration of a lab's grid, then writes the summary and figures.
 
@@ -423,8 +445,10 @@ def run_lab(lab, *, fast=False, out_dir=None, overrides=None, only=None, runtime
 
     Args:
         lab: "lab1" ... "lab5" (or "1" ... "5", see `keraslab.train.labs`).
-        fast: small subsets and few epochs.
-        out_dir: output folder (default `runs/<lab>` or `runs/<lab>-fast`).
+        fast: small subsets and few epochs (the same as `scale="fast"`).
+        scale: "fast", "cpu" or "full" (see `keraslab.train.labs`; default "full", or "fast"
+            when `fast` is set).
+        out_dir: output folder (default `runs/<lab>`, or `runs/<lab>-<scale>` below full scale).
         overrides: settings applied to every run (the CLI's `--set`).
         only: run only the configurations whose name contains one of these strings.
         runtime: a `Runtime` (default: `keraslab.train.strategy.setup()`).
@@ -439,13 +463,14 @@ def run_lab(lab, *, fast=False, out_dir=None, overrides=None, only=None, runtime
     from keraslab.train import labs
     from keraslab.train import strategy as strategy_mod
 
-    key, spec, runs = labs.lab_runs(lab, fast=fast, overrides=overrides)
+    scale = labs.resolve_scale(fast, scale)
+    key, spec, runs = labs.lab_runs(lab, scale=scale, overrides=overrides)
     if only:
         wanted = [only] if isinstance(only, str) else list(only)
         runs = [r for r in runs if any(w in r["name"] for w in wanted)]
         if not runs:
             raise ValueError(f"`only` matches no run of {key}. Received: only={only!r}")
-    out = Path(out_dir or Path("runs") / (key + ("-fast" if fast else "")))
+    out = Path(out_dir or Path("runs") / (key + ("" if scale == "full" else f"-{scale}")))
     out.mkdir(parents=True, exist_ok=True)
     runtime = runtime or strategy_mod.setup()
     log(f"{key}: {spec['title']} ({len(runs)} runs, {runtime.kind} strategy, {runtime.num_replicas} replica(s)) -> {out}")
@@ -461,7 +486,7 @@ def run_lab(lab, *, fast=False, out_dir=None, overrides=None, only=None, runtime
         writer = csv.DictWriter(f, fieldnames=SUMMARY_FIELDS)
         writer.writeheader()
         writer.writerows(rows)
-    report = {"lab": key, "title": spec["title"], "fast": fast, "runs": rows}
+    report = {"lab": key, "title": spec["title"], "scale": scale, "fast": scale == "fast", "runs": rows}
     ensemble_result = None
     if key == "lab5":
         ensemble_result = evaluate_lab5_ensemble(out, results)
@@ -473,31 +498,64 @@ def run_lab(lab, *, fast=False, out_dir=None, overrides=None, only=None, runtime
     return {"lab": key, "out_dir": str(out), "results": results, "figures": figures, "ensemble": ensemble_result}
 
 
-def evaluate_lab5_ensemble(out, results):
-    """Ensembles lab 5's same-recipe runs (different seeds) from their saved predictions.
-
-    The test predictions are split in two halves by index parity: the even half fits the
-    stacking combiner, the odd half evaluates every method (members included), so stacking
-    is never scored on data it was fitted to.
-    """
+def _evaluate_ensemble(out, members):
     from keraslab import ensemble
     from keraslab.diagnostics import expected_calibration_error, reliability_diagram
 
-    members = [r for r in results if r["config"].get("ensemble") == "plain"]
-    if len(members) < 2:
-        return None
     preds = [np.load(Path(out) / r["name"] / "predictions.npz") for r in members]
     probs = [p["probs"].astype(np.float64) for p in preds]
     labels = preds[0]["labels"]
     hold, test = slice(0, None, 2), slice(1, None, 2)
+    names = [r["name"] for r in members]
     result = ensemble.evaluate([p[test] for p in probs], labels[test],
-                               holdout=([p[hold] for p in probs], labels[hold]),
-                               labels=[r["name"] for r in members])
-    result["ece_members"] = {r["name"]: expected_calibration_error(labels[test], p[test])
-                             for r, p in zip(members, probs, strict=True)}
-    result["ece_average"] = expected_calibration_error(labels[test], np.mean([p[test] for p in probs], 0))
-    result["reliability_average"] = reliability_diagram(labels[test], np.mean([p[test] for p in probs], 0))
+                               holdout=([p[hold] for p in probs], labels[hold]), labels=names)
+    result["ece_members"] = {n: expected_calibration_error(labels[test], p[test])
+                             for n, p in zip(names, probs, strict=True)}
+    average = np.mean([p[test] for p in probs], 0)
+    result["ece_average"] = expected_calibration_error(labels[test], average)
+    result["reliability_average"] = reliability_diagram(labels[test], average)
     result["evaluated_on"] = int(len(labels[test]))
+    corruptions = sorted(k[len("corrupted_"):] for k in preds[0].files if k.startswith("corrupted_"))
+    if corruptions and all(f"corrupted_{c}" in p.files for p in preds for c in corruptions):
+        shifted = {}
+        for c in corruptions:
+            member_probs = [p[f"corrupted_{c}"].astype(np.float64)[test] for p in preds]
+            scores = ensemble.evaluate(member_probs, labels[test], labels=names)
+            shifted[c] = {"average": scores["average"], "mean_member": scores["mean_member"],
+                          "best_member": scores["best_member"],
+                          "ece_average": expected_calibration_error(labels[test], np.mean(member_probs, 0)),
+                          "ece_mean_member": float(np.mean([expected_calibration_error(labels[test], m)
+                                                            for m in member_probs]))}
+        result["corrupted"] = shifted
+        result["corrupted_mean"] = {k: float(np.mean([v[k] for v in shifted.values()]))
+                                    for k in ("average", "mean_member", "best_member", "ece_average",
+                                              "ece_mean_member")}
+    return result
+
+
+def evaluate_lab5_ensemble(out, results):
+    """Ensembles lab 5's runs from their saved predictions.
+
+    Two ensembles: the same recipe with different seeds (runs whose config has
+    `ensemble="plain"`) and, when the grid has them, different architectures (the first
+    three seeds plus the runs with `ensemble="architectures"`). The test predictions are
+    split in two halves by index parity: the even half fits the stacking combiner, the odd
+    half evaluates every method (members included), so stacking is never scored on data it
+    was fitted to. When the runs saved predictions on corrupted test images, averaging is
+    also scored on those (`corrupted`, `corrupted_mean`).
+
+    Returns:
+        The seed ensemble's scores (see `keraslab.ensemble.evaluate`, plus `ece_members`,
+        `ece_average`, `reliability_average`, `evaluated_on`), with the architecture
+        ensemble's scores under `architectures`; None with fewer than two seeds.
+    """
+    seeds = [r for r in results if r["config"].get("ensemble") == "plain"]
+    if len(seeds) < 2:
+        return None
+    result = _evaluate_ensemble(out, seeds)
+    others = [r for r in results if r["config"].get("ensemble") == "architectures"]
+    if others:
+        result["architectures"] = _evaluate_ensemble(out, seeds[:3] + others)
     return result
 
 
@@ -551,6 +609,10 @@ def make_figures(lab, out_dir):
     if lab == "lab2":
         save(plots.plot_bars, "time_per_epoch.png", {r["name"]: r["time_per_epoch"] for r in results},
              ylabel="seconds per epoch", title="lab2: time per epoch")
+        noise = {r["name"]: r["loss_noise"] for r in results if r.get("loss_noise") is not None}
+        if noise:
+            save(plots.plot_bars, "loss_noise.png", noise, ylabel="batch-to-batch loss noise",
+                 title="lab2: loss noise in the last epoch")
     if lab == "lab3":
         save(plots.plot_bars, "generalization_gap.png", {r["name"]: r["generalization_gap"] for r in results},
              ylabel="train accuracy - test accuracy", title="lab3: generalization gap")
@@ -559,6 +621,10 @@ def make_figures(lab, out_dir):
              ylabel="trainable parameters", title="lab4: trainable parameters per strategy")
         save(plots.plot_bars, "time_per_epoch.png", {r["name"]: r["time_per_epoch"] for r in results},
              ylabel="seconds per epoch", title="lab4: time per epoch")
+    shifted = {r["name"]: r["corruption_mean_accuracy"] for r in results if r.get("corruption_mean_accuracy") is not None}
+    if shifted:
+        save(plots.plot_bars, "corrupted_accuracy.png", shifted, ylabel="accuracy on corrupted test images",
+             title=f"{lab}: accuracy under corruption (mean of 4 kinds, severity 3)")
     rel = {r["name"]: r["reliability"] for r in results if r.get("reliability")}
     if (out / "ensemble.json").exists():
         ens = json.loads((out / "ensemble.json").read_text())

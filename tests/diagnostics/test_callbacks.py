@@ -71,3 +71,37 @@ def test_activation_callback_on_mlp_shows_tanh_saturation_order():
     cb.set_model(model)
     stds = [cb.compute()[f"dense_{i}"]["std"] for i in range(1, 7)]
     assert all(a > b for a, b in zip(stds, stds[1:], strict=False))
+
+
+def test_batch_loss_callback_recovers_each_batch_loss():
+    """With a learning rate of 0 the weights never change, so the loss of batch k is the
+    model's mean squared error on that batch, computed here in NumPy."""
+    from keraslab.diagnostics import BatchLossCallback
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(48, 5)).astype("float32")
+    y = rng.normal(size=(48, 1)).astype("float32")
+    inputs = keras.Input((5,))
+    model = keras.Model(inputs, keras.layers.Dense(1, name="dense")(inputs))
+    model.compile(keras.optimizers.SGD(0.0), "mse")
+    w, b = (v.numpy() for v in model.get_layer("dense").weights)
+    expected = [float(np.mean((x[i:i + 8] @ w + b - y[i:i + 8]) ** 2)) for i in range(0, 48, 8)]
+    cb = BatchLossCallback()
+    model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0, callbacks=[cb])
+    assert len(cb.epochs) == 2 and len(cb.noise) == 2
+    np.testing.assert_allclose(cb.epochs[-1], expected, rtol=1e-4, atol=1e-5)
+
+
+def test_loss_noise_estimates_the_noise_around_a_trend():
+    """A decaying trend plus independent noise of std 0.05: the estimate is within 10%,
+    while the plain standard deviation is dominated by the trend."""
+    from keraslab.diagnostics import batch_losses_from_running_means, loss_noise
+
+    rng = np.random.default_rng(2)
+    steps = np.arange(4000)
+    losses = 2.0 * np.exp(-steps / 1500) + rng.normal(0, 0.05, steps.size)
+    assert loss_noise(losses) == pytest.approx(0.05, rel=0.1)
+    assert np.std(losses) > 5 * 0.05
+    running = np.cumsum(losses) / (steps + 1)
+    np.testing.assert_allclose(batch_losses_from_running_means(running), losses, atol=1e-9)
+    assert np.isnan(loss_noise([1.0, 2.0]))

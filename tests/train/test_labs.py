@@ -26,16 +26,30 @@ def test_lab3_and_lab4_and_lab5_grids():
         (s, f) for s in ("scratch", "A", "B") for f in (0.25, 1.0)}
     _, _, runs5 = labs.lab_runs("lab5")
     assert sum(r.get("ensemble") == "plain" for r in runs5) == 5
+    assert {r["model"] for r in runs5 if r.get("ensemble") == "architectures"} == {"convnet", "resnet"}
+    assert all("corruptions" in r["diagnostics"] and r["save_predictions"] for r in runs5)
     assert {r["augment"]["mix"] for r in runs5 if isinstance(r.get("augment"), dict)} == {"mixup", "cutmix"}
 
 
 @pytest.mark.parametrize("lab", sorted(labs.LABS))
-@pytest.mark.parametrize("fast", [False, True])
-def test_every_run_config_is_valid(lab, fast):
-    _, _, runs = labs.lab_runs(lab, fast=fast)
+@pytest.mark.parametrize("scale", labs.SCALES)
+def test_every_run_config_is_valid(lab, scale):
+    _, _, runs = labs.lab_runs(lab, scale=scale)
     for run in runs:
         runner.resolve_config(run)  # unknown keys or bad values raise
-        assert run.get("offline") is (True if fast else None)
+        assert run.get("offline") is (True if scale == "fast" else None)
+
+
+def test_scales_grow_from_fast_to_full():
+    for lab in labs.LABS:
+        sizes = [labs.lab_runs(lab, scale=s)[2][0] for s in labs.SCALES]
+        epochs = [run["epochs"] for run in sizes]
+        assert epochs[0] < epochs[1] <= epochs[2], (lab, epochs)
+    assert labs.lab_runs("lab3", fast=True) == labs.lab_runs("lab3", scale="fast")
+    with pytest.raises(ValueError, match="scale='gpu'"):
+        labs.lab_runs("lab3", scale="gpu")
+    with pytest.raises(ValueError, match="contradicts"):
+        labs.lab_runs("lab3", fast=True, scale="cpu")
 
 
 def test_overrides_win_and_unknown_lab():

@@ -140,6 +140,37 @@ def test_lab5_ensemble_from_saved_predictions(tmp_path):
     assert out["average"] > out["best_member"] and "stacking" in out
     assert set(out["ece_members"]) == set(out["members"]) and 0 <= out["ece_average"] <= 1
     assert sum(out["reliability_average"]["count"]) == 200
+    assert "architectures" not in out and "corrupted" not in out
+
+
+def test_lab5_architecture_ensemble_and_corrupted_predictions(tmp_path):
+    """Members that are right on the clean half-set and on a corrupted copy with independent
+    errors: the architecture ensemble holds the first three seeds and the other models, and
+    averaging is scored on each corruption with its own members' accuracies."""
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 3, 300)
+
+    def noisy(p_right):
+        top = np.where(rng.uniform(size=300) < p_right, labels, (labels + rng.integers(1, 3, 300)) % 3)
+        probs = np.full((300, 3), 0.15)
+        probs[np.arange(300), top] = 0.7
+        return probs
+
+    results = []
+    for name, kind in [("s0", "plain"), ("s1", "plain"), ("s2", "plain"), ("s3", "plain"),
+                       ("convnet", "architectures"), ("wide", "architectures")]:
+        (tmp_path / name).mkdir()
+        np.savez(tmp_path / name / "predictions.npz", probs=noisy(0.7), labels=labels,
+                 corrupted_darken=noisy(0.5))
+        results.append({"name": name, "config": {"ensemble": kind}})
+    out = runner.evaluate_lab5_ensemble(tmp_path, results)
+    assert set(out["members"]) == {"s0", "s1", "s2", "s3"}
+    assert set(out["architectures"]["members"]) == {"s0", "s1", "s2", "convnet", "wide"}
+    shifted = out["corrupted"]["darken"]
+    assert shifted["average"] > shifted["best_member"] >= shifted["mean_member"]
+    assert out["corrupted_mean"]["average"] == shifted["average"]
+    # independent errors at 50% per member: the mean member is near 0.5, far below the clean 0.7
+    assert abs(shifted["mean_member"] - 0.5) < 0.08 and out["mean_member"] > shifted["mean_member"] + 0.1
 
 
 @pytest.mark.parametrize("model,extra", [("convnet", {"filters": [4, 4, 8, 8, 8], "normalization": "group", "groups": 2}),
