@@ -11,12 +11,16 @@ notebooks are graded at once.
 
 Sync of ``exercises/`` with a fresh release and the leak scan are in
 ``tests/grading/test_release.py``; here are only the course-specific structure checks.
+
+``KERASLAB_NOTEBOOKS=GLOB`` (e.g. ``lab2*``) grades only the matching notebooks, for a quick
+check while writing one.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import fnmatch
 import os
 import shutil
 from pathlib import Path
@@ -29,7 +33,12 @@ from keraslab.grading import release as releasing
 from keraslab.grading import sandbox as sandboxing
 
 REPO = Path(__file__).resolve().parents[2]
-SOLUTIONS = sorted((REPO / "solutions").glob("*.ipynb"))
+SOLUTIONS = sorted(
+    p
+    for p in (REPO / "solutions").glob("*.ipynb")
+    if fnmatch.fnmatch(p.name, os.environ.get("KERASLAB_NOTEBOOKS", "*"))
+)
+LABS = [p for p in SOLUTIONS if p.name.startswith("lab")]
 # The from-scratch exercises share one layout, checked by `test_notebook_structure`.
 FROM_SCRATCH = [
     p
@@ -46,7 +55,8 @@ FROM_SCRATCH = [
         "08_mixup_cutmix_penalties.ipynb",
     }
 ]
-LIMITS = sandboxing.Limits(cell_timeout=120, notebook_timeout=300)
+# A lab's training cell runs a few small models in FAST mode: it gets more time than a test.
+LIMITS = sandboxing.Limits(cell_timeout=240, notebook_timeout=420)
 JOBS = int(os.environ.get("KERASLAB_NOTEBOOK_JOBS", "2"))
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -209,3 +219,43 @@ def test_released_notebook_opens_in_colab_and_stubs_every_answer(path):
             assert "raise NotImplementedError()" in source
         if nbg.is_test(cell):
             assert "record(" not in source, f"{nbg.grade_id(cell)}: hidden tests left in"
+
+
+@pytest.mark.parametrize("path", LABS, ids=_ids(LABS))
+def test_lab_structure(path):
+    """A lab: goals and time up front, FAST parameters, a locked quiet setup, autograded
+    helpers, one training cell over `keraslab.train`, and analysis questions graded by hand,
+    each with a mark scheme for the grader."""
+    nb = nbg.read_notebook(path)
+    nbg.validate(nb, path.name)
+    cells = nb.cells
+    intro = nbg.cell_source(cells[0])
+    assert cells[0].cell_type == "markdown" and intro.startswith("# Lab ")
+    assert "Learning goals" in intro and "Estimated time" in intro
+    parameters = nbg.cell_source(cells[1])
+    assert cells[1].cell_type == "code" and "FAST = True" in parameters
+    assert not nbg.is_locked(cells[1])
+    setup = cells[2]
+    assert nbg.is_locked(setup) and nbg.grade_id(setup) == "setup"
+    assert 'os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"' in nbg.cell_source(setup)
+    code = "\n".join(nbg.cell_source(c) for c in cells if c.cell_type == "code")
+    assert "run_lab(" in code and "from keraslab" in code, "labs train through keraslab.train"
+    tests = [c for c in cells if nbg.is_test(c)]
+    assert tests and all(nbg.points(c) > 0 for c in tests)
+    for cell in tests:
+        parts = nbg.split_hidden_tests(nbg.cell_source(cell))
+        assert any(hidden and "record(" in code for hidden, code in parts), nbg.grade_id(cell)
+    written = [c for c in cells if nbg.is_manually_graded(c) and c.cell_type == "markdown"]
+    assert len(written) >= 3, "a lab ends with written analysis questions"
+    for cell in written:
+        assert nbg.points(cell) > 0
+        assert nbg.BEGIN_MARK_SCHEME in nbg.cell_source(cell), f"{nbg.grade_id(cell)}: no mark scheme"
+
+
+@pytest.mark.parametrize("path", LABS, ids=_ids(LABS))
+def test_released_lab_hides_mark_schemes_and_opens_in_colab(path):
+    released = nbg.read_notebook(REPO / "exercises" / path.name)
+    assert nbg.cell_source(released.cells[0]).endswith(f"/exercises/{path.name})")
+    text = "\n".join(nbg.cell_source(c) for c in released.cells)
+    assert nbg.BEGIN_MARK_SCHEME not in text and nbg.BEGIN_SOLUTION not in text
+    assert "FAST = True" in text
