@@ -12,6 +12,11 @@ Two editions come from the same sources:
 - the instructor edition (``--instructor``) adds the Sphinx tag ``instructor`` (``{only}
   instructor`` blocks appear) and shows the chapters' exercise solutions open.
 
+The course notebooks appear in the book as pages under ``notebooks/``, copied there at build
+time (never executed): the released student notebooks from ``exercises/`` in the student
+edition, the solution notebooks from ``solutions/`` (solutions, hidden tests and mark schemes
+included) in the instructor edition.
+
 ``keraslab book check`` opens every page of a built site in headless Chromium (see
 :mod:`keraslab.book_check`).
 """
@@ -34,6 +39,7 @@ DEFAULT_BUILD = BOOK_DIR / "_build"
 EDITIONS = ("student", "instructor")
 SOURCE_SUFFIXES = (".md", ".ipynb", ".rst")
 OK_MARKER = ".keraslab-build-ok"
+NOTEBOOK_PAGES = "notebooks"
 
 # Text that must never reach the student edition: nbgrader's solution / hidden-test / mark-scheme
 # delimiters and anything marked instructor-only.
@@ -209,6 +215,69 @@ def _write_if_changed(path: Path, text: str) -> None:
         path.write_text(text, encoding="utf-8")
 
 
+# --------------------------------------------------------------------------- notebooks
+
+
+def notebook_for_the_book(nb, name: str, edition: str):
+    """A course notebook as a book page: outputs cleared, the Colab badge image (a resource
+    from another host) turned into a plain link, and in the instructor edition a note that
+    the page shows the solution notebook."""
+    import nbformat
+
+    from keraslab import _project
+    from keraslab.grading import release
+
+    cells = []
+    for cell in nb.cells:
+        if cell.get("id") == release.BADGE_CELL_ID:
+            continue
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+        cells.append(cell)
+    link = nbformat.v4.new_markdown_cell(
+        f"[Open the student notebook in Colab]({release.colab_url(name)}) · [download it]"
+        f"({_project.REPOSITORY_URL}/raw/{_project.DEFAULT_BRANCH}/{release.COLAB_DIR.strip('/')}/{name})",
+        id="keraslab-book-links",  # fixed ids: an unchanged notebook gives an unchanged page
+    )
+    intro = [link]
+    if edition == "instructor":
+        intro.append(nbformat.v4.new_markdown_cell(
+            "```{note}\nInstructor edition: this is the solution notebook, with its solutions, hidden "
+            "tests and mark schemes. Students get the released copy from `exercises/`.\n```",
+            id="keraslab-book-instructor-note"))
+    # The title leads the page (it comes after the Colab install cell in a release), then the links.
+    titles = [i for i, c in enumerate(cells) if c.cell_type == "markdown" and c.source.lstrip().startswith("# ")]
+    if titles:
+        title = cells.pop(titles[0])
+        nb.cells = [title] + intro + cells
+    else:
+        nb.cells = intro + cells
+    return nb
+
+
+def sync_notebooks(source: Path, edition: str, repo: Path = REPO_ROOT) -> list[str]:
+    """Copy the course notebooks of an edition into ``source/notebooks`` (see the module
+    docstring); unchanged files keep their time stamps. Returns the page names."""
+    import nbformat
+
+    origin = repo / ("solutions" if edition == "instructor" else "exercises")
+    target = Path(source) / NOTEBOOK_PAGES
+    wanted = {}
+    for path in sorted(origin.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        wanted[path.name] = nbformat.writes(notebook_for_the_book(nb, path.name, edition)) + "\n"
+    if not wanted and not target.exists():
+        return []
+    target.mkdir(parents=True, exist_ok=True)
+    for stale in target.glob("*.ipynb"):
+        if stale.name not in wanted:
+            stale.unlink()
+    for name, text in wanted.items():
+        _write_if_changed(target / name, text)
+    return [f"{NOTEBOOK_PAGES}/{Path(n).stem}" for n in wanted]
+
+
 # --------------------------------------------------------------------------- build
 
 
@@ -233,6 +302,7 @@ def build(*, edition: str = "student", out: Path = DEFAULT_BUILD, cache: Path | 
     out.mkdir(parents=True, exist_ok=True)
     cache.parent.mkdir(parents=True, exist_ok=True)
 
+    sync_notebooks(source, edition)
     toc, missing = filter_toc(yaml.safe_load((source / "_toc.yml").read_text(encoding="utf-8")),
                               source, exclude)
     if missing:

@@ -254,3 +254,31 @@ def test_built_book_in_the_browser():
 
     report = check_site(Path(os.environ["KERASLAB_BOOK_SITE"]), chromium=_chromium_or_skip())
     assert report.ok, report.summary()
+
+
+def test_course_notebooks_become_pages_of_the_right_edition(tmp_path):
+    """Student pages are the released notebooks (no solution text, no image from another
+    host); instructor pages are the solutions; every notebook is listed in the toc."""
+    from keraslab.grading import notebook as nbg
+
+    toc = book.toc_pages(yaml.safe_load((REPO / "book" / "_toc.yml").read_text()))
+    student = book.sync_notebooks(tmp_path / "s", "student")
+    instructor = book.sync_notebooks(tmp_path / "i", "instructor")
+    names = sorted(p.stem for p in (REPO / "solutions").glob("*.ipynb"))
+    assert sorted(Path(p).name for p in student) == sorted(Path(p).name for p in instructor) == names
+    assert set(student) <= set(toc), "every course notebook has a place in _toc.yml"
+    for name in names:
+        page = (tmp_path / "s" / "notebooks" / f"{name}.ipynb").read_text()
+        assert "BEGIN SOLUTION" not in page and "HIDDEN TESTS" not in page
+        assert "colab-badge.svg" not in page and "Open the student notebook in Colab" in page
+        solution = (tmp_path / "i" / "notebooks" / f"{name}.ipynb").read_text()
+        assert "BEGIN SOLUTION" in solution and "Instructor edition" in solution
+    first = nbg.read_notebook(tmp_path / "s" / "notebooks" / f"{names[0]}.ipynb")
+    assert nbg.cell_source(first.cells[0]).startswith("# ")  # the title stays the first heading
+    # an unchanged notebook is not rewritten (no-op rebuilds stay no-ops); a stale one goes
+    page = tmp_path / "s" / "notebooks" / f"{names[0]}.ipynb"
+    before = page.stat().st_mtime_ns
+    (tmp_path / "s" / "notebooks" / "old.ipynb").write_text("{}")
+    book.sync_notebooks(tmp_path / "s", "student")
+    assert page.stat().st_mtime_ns == before
+    assert not (tmp_path / "s" / "notebooks" / "old.ipynb").exists()
