@@ -63,6 +63,9 @@ def configure_parser(parser):
     parser.add_argument("--offline", action="store_true",
                         help="use offline stand-in data when the TFDS data is not on disk")
     parser.add_argument("--quiet", action="store_true", help="no Keras progress bars")
+    parser.add_argument("--export", default=None, metavar="DIR",
+                        help="also write compact results (JSON, no figures or predictions) to DIR, "
+                             "e.g. book/labs/results/lab1")
     return parser
 
 
@@ -97,4 +100,9 @@ def main(args) -> int:
         print(f"keraslab run: {exc}", file=sys.stderr)
         return 2
     print(f"results: {report['out_dir']}/summary.csv; figures: {report['out_dir']}/figures/")
+    if args.export:
+        from keraslab.train.runner import export_results
+
+        count = export_results(report["out_dir"], args.export)
+        print(f"exported {count} run(s) to {args.export}")
     return 0

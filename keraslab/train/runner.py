@@ -559,6 +559,36 @@ def evaluate_lab5_ensemble(out, results):
     return result
 
 
+def export_results(out_dir, dest):
+    """Copies a lab's results in a compact form that is small enough to keep in a repository.
+
+    `dest` gets `summary.json` (and `ensemble.json` for lab 5) and one `<run>/result.json`
+    per run, laid out like `out_dir`, so `load_results(dest)` and `make_figures(lab, dest)`
+    work on it. Activation histograms are kept for the first two records and the last
+    (at initialization, after epoch 1, at the end); everything else is kept whole.
+    Figures, predictions, logs and backups are left out.
+
+    Returns:
+        The number of runs exported.
+    """
+    out, dest = Path(out_dir), Path(dest)
+    results = load_results(out)
+    if not results:
+        raise ValueError(f"no results to export in {out}")
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("summary.json", "ensemble.json"):
+        if (out / name).exists():
+            shutil.copyfile(out / name, dest / name)
+    for result in results:
+        result = json.loads(json.dumps(result))
+        acts = result.get("diagnostics", {}).get("activations")
+        if acts and len(acts) > 3:
+            result["diagnostics"]["activations"] = acts[:2] + acts[-1:]
+        (dest / result["name"]).mkdir(exist_ok=True)
+        (dest / result["name"] / "result.json").write_text(json.dumps(result, indent=1) + "\n")
+    return len(results)
+
+
 def load_results(out_dir):
     """All `result.json` files under a lab folder, in the summary's order when there is one."""
     out = Path(out_dir)
