@@ -7,7 +7,7 @@ when:
   127.0.0.1 cannot even resolve);
 - nothing is written to the console as an error, no exception is thrown, no resource fails;
 - all its math is typeset by MathJax (no raw TeX left, no MathJax error);
-- all its images load (``naturalWidth > 0``);
+- all its images load (``naturalWidth > 0``), and a lab results page (``labs/labN.html``) has some;
 - each jupyterquiz question, answered wrong then right, shows the feedback written for that
   answer (multiple choice: clicked with the mouse; numeric: typed and sent with Enter);
 - each sphinx-exercise solution in a dropdown is hidden until its button is clicked, then shown.
@@ -481,6 +481,10 @@ def _check_solutions(browser: Browser, result: PageResult, stats: dict) -> None:
             result.problems.append(f"solution {i + 1} stays hidden after its button is clicked")
 
 
+# The pages that show a lab's results; each must show figures.
+LAB_RESULTS_PAGE = re.compile(r"labs/lab\d+\.html")
+
+
 def check_page(browser: Browser, base_url: str, page: str, timeout: float,
                hidden_solutions: bool = True) -> PageResult:
     result = PageResult(page)
@@ -503,6 +507,8 @@ def check_page(browser: Browser, base_url: str, page: str, timeout: float,
         result.problems.append(f"{stats['math_errors']} MathJax error(s) in formulas")
     if stats["broken_images"]:
         result.problems.append(f"images that did not load: {stats['broken_images'][:5]}")
+    if LAB_RESULTS_PAGE.fullmatch(page) and not stats["images"]:
+        result.problems.append("a lab results page without figures")
     if hidden_solutions and stats["open_solutions"]:
         result.problems.append(f"{stats['open_solutions']} solution(s) shown without a click "
                                "(give them `:class: dropdown`)")

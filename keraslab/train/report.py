@@ -76,6 +76,16 @@ def _grad_ratio(index):
     return get
 
 
+def _first_grad(index):
+    def get(row):
+        records = row.get("diagnostics", {}).get("gradients") or []
+        if len(records) <= index:
+            return None
+        return next(iter(records[index]["norms"].values()))
+
+    return get
+
+
 def _percent(key):
     def get(row):
         value = _value(row, key)
@@ -88,7 +98,8 @@ TABLES = {
     "lab1": [
         ("initialization", "config.initializer", "{}"), ("activation", "config.activation", "{}"),
         ("epochs to target", _epochs, "{}"), ("test accuracy (%)", _percent("final_accuracy"), "{:.1f}"),
-        ("gradient ratio, first/last layer, at init", _grad_ratio(0), "{:.2g}"),
+        ("first-layer gradient norm at init", _first_grad(0), "{:.2g}"),
+        ("first/last layer gradient, at init", _grad_ratio(0), "{:.2g}"),
         ("after epoch 1", _grad_ratio(1), "{:.2g}"),
     ],
     "lab2": [
@@ -151,3 +162,38 @@ def ensemble_table(ensemble):
     body = ["| " + row["method"] + " | " + " | ".join(_format(row[name], fmt[row["method"]]) for name, _ in groups)
             + " |" for row in table]
     return "\n".join(header + body) + f"\n\nScored on {ensemble.get('evaluated_on', MISSING)} test images."
+
+
+def show(figure):
+    """Displays a Matplotlib figure as a PNG in a notebook (no pyplot backend needed)."""
+    import io
+
+    from IPython.display import Image, display
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    display(Image(data=buffer.getvalue()))
+
+
+def setup_note(results, command):
+    """One paragraph, in Markdown, on how a lab's results were made: the command, the data,
+    the training settings, the machine's runtime and the library versions."""
+    first = results[0]
+    cfg, data, runtime = first["config"], first["data"], first["runtime"]
+    source = data["source"]
+    if source.startswith("offline:"):
+        source = f"the offline stand-in `{source.split(':', 1)[1]}` for `{cfg['dataset']}`"
+    else:
+        source = f"`{source}`"
+    epochs = sorted({r["config"]["epochs"] for r in results})
+    minutes = sum(r.get("total_time") or 0 for r in results) / 60
+    versions = ", ".join(f"{k} {v}" for k, v in first["versions"].items() if v)
+    return (
+        f"Made with `{command}`: {len(results)} runs on {source} ({data['train_size']} training and "
+        f"{data['test_size']} test images of shape {tuple(data['input_shape'])}), "
+        f"{'/'.join(map(str, epochs))} epochs at most, optimizer `{cfg['optimizer']}` with learning rate "
+        f"{cfg['learning_rate']}, on {runtime['device'].upper()} ({runtime['strategy']} strategy, "
+        f"{runtime['replicas']} replica), {minutes:.0f} minutes of training in all; {versions}. "
+        "Each run's `result.json` under `book/labs/results/` keeps its full configuration, history "
+        "and diagnostics."
+    )

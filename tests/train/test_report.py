@@ -19,9 +19,9 @@ def test_lab_tables_format_each_value_and_mark_missing_ones():
     table = report.lab_table("lab1", [_row(epochs_to_target=7, final_accuracy=0.9734,
                                            diagnostics={"gradients": grads}), _row()])
     lines = table.splitlines()
-    assert len(lines) == 4 and lines[1].count("---") == 6
-    assert lines[2] == "| he | relu | 7 | 97.3 | 0.005 | 4 |"  # 0.02 / 4 and 8 / 2
-    assert lines[3] == "| he | relu | never | 50.0 | – | – |"
+    assert len(lines) == 4 and lines[1].count("---") == 7
+    assert lines[2] == "| he | relu | 7 | 97.3 | 0.02 | 0.005 | 4 |"  # 0.02 / 4 and 8 / 2
+    assert lines[3] == "| he | relu | never | 50.0 | – | – | – |"
     lab2 = report.lab_table("lab2", [_row(loss_noise=0.12345, time_per_epoch=3.21, best_val_accuracy=0.61)])
     assert lab2.splitlines()[2] == "| batch | 2 | never | 50.0 | 61.0 | 0.123 | 3.2 |"
     with pytest.raises(ValueError, match="lab='lab9'"):
