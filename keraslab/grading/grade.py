@@ -402,6 +402,7 @@ def compute_reference(assignment: Assignment, *, cache_dir, sandbox, limits) -> 
     steps, execution = run_notebook(
         merged.cells, None, assignment.name, sandbox=sandbox, limits=limits
     )
+    first_raised = None  # the first non-test cell that raised: usually the cause of what follows
     for step, result in zip(steps, execution.results, strict=True):
         if step.kind == "cell":
             # An instructor may show an error on purpose; a cell that never finished is a bug.
@@ -410,13 +411,22 @@ def compute_reference(assignment: Assignment, *, cache_dir, sandbox, limits) -> 
                 if result.status in ("ok", "error")
                 else f"did not finish ({execution.message})"
             )
+            if result.status == "error" and first_raised is None:
+                first_raised = (step, result)
         else:
             problem = _part_problem(step, result, execution)
         if problem:
             detail = f" ({result.error_name}: {result.error_value})" if result.error_name else ""
+            cause = ""
+            if first_raised is not None:
+                earlier, raised = first_raised
+                cause = (
+                    f"; an earlier cell, {earlier.grade_id or earlier.cell_index!r}, raised "
+                    f"{raised.error_name}: {raised.error_value}"
+                )
             raise GradingSetupError(
                 f"the solution notebook {assignment.name!r} fails its own cell "
-                f"{step.grade_id or step.cell_index!r}: {problem}{detail}"
+                f"{step.grade_id or step.cell_index!r}: {problem}{detail}{cause}"
             )
     records = records_by_question(steps, execution)
     if cache_file is not None:

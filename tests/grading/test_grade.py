@@ -229,7 +229,13 @@ def test_solution_that_fails_its_own_tests_is_refused(tmp_path):
     fx.write(nb, broken)
     submission = tmp_path / "alice.ipynb"
     fx.write(fx.released_notebook(), submission)
-    with pytest.raises(grading.GradingSetupError, match="fails its own cell 'relu_test'"):
+    with pytest.raises(grading.GradingSetupError, match="fails its own cell 'relu_test'") as raised:
+        grading.grade([submission], broken, tmp_path / "out", limits=LIMITS, progress=False)
+    assert "earlier cell" not in str(raised.value)
+    # A solution cell that raises is named as the likely cause of the failing test.
+    nb.cells[2].source = "import numpy as np\nraise RuntimeError('setup broke')"
+    fx.write(nb, broken)
+    with pytest.raises(grading.GradingSetupError, match="raised RuntimeError: setup broke"):
         grading.grade([submission], broken, tmp_path / "out", limits=LIMITS, progress=False)
     assert (
         cli.main(
