@@ -57,3 +57,11 @@ def test_overrides_win_and_unknown_lab():
     assert all(r["epochs"] == 7 and r["offline"] is False for r in runs)
     with pytest.raises(ValueError, match="lab"):
         labs.get_lab("lab9")
+
+
+def test_package_exports_the_runner_lazily():
+    import keraslab.train as train
+
+    assert train.run_lab is runner.run_lab and train.lab_runs is labs.lab_runs
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        train.nothing  # noqa: B018
