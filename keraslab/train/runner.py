@@ -36,6 +36,10 @@ DEFAULTS = {
     "dataset": "digits", "train_size": None, "test_size": None, "image_size": None, "channels": None,
     "augment": None, "offline": None, "data_dir": None, "data_fraction": 1.0, "drop_remainder": False,
     "shuffle": True,
+    # Share of the training images held out as validation data. None: 0.1 when early stopping
+    # is on (it must not choose its epoch on the test set), else 0, and the test set is the
+    # validation data, watched but never used to choose anything.
+    "validation_split": None,
     # model: "mlp", "convnet", "resnet" or "transfer", and the arguments they use
     "model": "mlp", "depth": 10, "width": 256, "activation": "relu", "initializer": "he",
     "normalization": None, "dropout": 0.0, "filters": None, "groups": 8, "regularizer": "none",
@@ -71,7 +75,17 @@ def resolve_config(config):
         raise ValueError(f"`model` must be 'mlp', 'convnet', 'resnet' or 'transfer'. Received: model={out['model']!r}")
     if not 0 < float(out["data_fraction"]) <= 1:
         raise ValueError(f"`data_fraction` must be in (0, 1]. Received: data_fraction={out['data_fraction']!r}")
+    if out["validation_split"] is not None and not 0 <= float(out["validation_split"]) < 0.5:
+        raise ValueError("`validation_split` must be None or in [0, 0.5). "
+                         f"Received: validation_split={out['validation_split']!r}")
     return out
+
+
+def validation_share(cfg):
+    """The share of training images held out for validation (see `DEFAULTS`)."""
+    if cfg["validation_split"] is not None:
+        return float(cfg["validation_split"])
+    return 0.1 if cfg["early_stopping_patience"] else 0.0
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -284,6 +298,11 @@ def run_experiment(config, out_dir, *, runtime=None, extra_callbacks=(), verbose
         keep = max(1, int(round(len(x) * float(cfg["data_fraction"]))))
         x, y = x[:keep], y[:keep]
     num_classes = DATASETS[cfg["dataset"]]["num_classes"]
+    # The custom multi-worker loop has no early stopping: it watches the test set.
+    share = validation_share(cfg) if runtime.kind != "multi_worker" else 0.0
+    n_val = min(len(x) - 1, max(1, int(round(len(x) * share)))) if share > 0 else 0
+    if n_val:
+        x, y, x_val, y_val = x[:-n_val], y[:-n_val], x[-n_val:], y[-n_val:]
     mean, std = channel_stats(x)
     global_batch = runtime.global_batch_size(int(cfg["batch_size"]))
     common = dict(batch_size=global_batch, num_classes=num_classes, mean=mean, std=std)
@@ -291,6 +310,7 @@ def run_experiment(config, out_dir, *, runtime=None, extra_callbacks=(), verbose
                              shuffle=bool(cfg["shuffle"]),
                              drop_remainder=bool(cfg["drop_remainder"]) and len(x) >= global_batch, **common)
     test_ds = make_pipeline(xt, yt, **common)
+    val_ds = make_pipeline(x_val, y_val, **common) if n_val else test_ds
     n_eval = min(len(x), int(cfg["train_eval_size"]))
     train_eval_ds = make_pipeline(x[:n_eval], y[:n_eval], **common)
     probe = min(len(x), 256)
@@ -342,7 +362,7 @@ def run_experiment(config, out_dir, *, runtime=None, extra_callbacks=(), verbose
             act_cb = ActivationStatsCallback(x_probe)
             callbacks.append(act_cb)
         callbacks.extend(extra_callbacks)
-        model.fit(train_ds, validation_data=test_ds, epochs=int(cfg["epochs"]), callbacks=callbacks,
+        model.fit(train_ds, validation_data=val_ds, epochs=int(cfg["epochs"]), callbacks=callbacks,
                   verbose=verbose, shuffle=False)  # the pipeline shuffles
         history = read_history(history_path)
         steps = int(model.optimizer.iterations.numpy())
@@ -360,6 +380,7 @@ def run_experiment(config, out_dir, *, runtime=None, extra_callbacks=(), verbose
         "name": cfg["name"], "lab": cfg["lab"], "config": cfg,
         "command": command if command is not None else " ".join(sys.argv),
         "data": {"source": source, "train_size": int(len(x)), "test_size": int(len(xt)),
+                 "validation": f"{n_val} held-out training images" if n_val else "the test set",
                  "input_shape": list(x.shape[1:]), "num_classes": num_classes},
         "runtime": {**runtime.describe(), "global_batch_size": global_batch,
                     "per_replica_batch_size": int(cfg["batch_size"])},

@@ -40,6 +40,21 @@ def test_result_files_and_fields(tmp_path, runtime):
     assert not (tmp_path / "tiny" / "backup").exists()
 
 
+def test_early_stopping_watches_held_out_training_images_not_the_test_set(tmp_path, runtime):
+    """With early stopping, 10% of the training images are held out and the history's val_*
+    are measured on them; without, the test set is the validation data."""
+    stopped = runner.run_experiment({**TINY, "name": "es", "early_stopping_patience": 5}, tmp_path, runtime=runtime)
+    assert stopped["data"]["train_size"] == 230 and stopped["data"]["validation"] == "26 held-out training images"
+    assert stopped["steps"] == 3 * 8  # ceil(230 / 32)
+    assert stopped["best_val_accuracy"] == max(stopped["history"]["val_accuracy"])
+    assert all(round(v * 26) == pytest.approx(v * 26, abs=1e-3) for v in stopped["history"]["val_accuracy"])
+    watched = runner.run_experiment({**TINY, "name": "plain"}, tmp_path, runtime=runtime)
+    assert watched["data"]["validation"] == "the test set" and watched["data"]["train_size"] == 256
+    assert watched["history"]["val_accuracy"][-1] == pytest.approx(watched["final_accuracy"], abs=1e-6)
+    with pytest.raises(ValueError, match="validation_split=0.7"):
+        runner.resolve_config({"validation_split": 0.7})
+
+
 def test_finished_runs_are_reused(tmp_path, runtime):
     cfg = {**TINY, "name": "again", "epochs": 1}
     first = runner.run_experiment(cfg, tmp_path, runtime=runtime)
