@@ -112,12 +112,14 @@ LABS = {
             "diagnostics": ["calibration", "corruptions"], "save_predictions": True,
         },
         # Five seeds of one recipe, two other architectures (an ensemble of three seeds and
-        # these two), and the same recipe with MixUp and CutMix.
+        # these two), and the same recipe with crops and flips, then with MixUp or CutMix on top.
         "grid": (
             [{"name": f"plain-seed{s}", "seed": s, "ensemble": "plain"} for s in range(5)]
             + [{"name": "convnet", "model": "convnet", "normalization": "batch",
                 "filters": [16, 16, 32, 32, 64, 64], "ensemble": "architectures"},
                {"name": "resnet-groupnorm", "normalization": "group", "ensemble": "architectures"},
+               # Crops and flips alone: the baseline that MixUp and CutMix add to.
+               {"name": "crop-flip", "augment": "standard"},
                {"name": "mixup", "augment": {"crop_padding": 4, "flip": True, "mix": "mixup", "mix_alpha": 1.0}},
                {"name": "cutmix", "augment": {"crop_padding": 4, "flip": True, "mix": "cutmix", "mix_alpha": 1.0}}]
         ),

@@ -157,7 +157,7 @@ def ensemble_table(ensemble):
     ]
     table = [{"method": label, **{name: get(e) for name, e in groups}} for label, get in rows]
     fmt = {label: ("{:.3f}" if label.startswith("ECE") or "ECE" in label else "{:.1f}") for label, _ in rows}
-    header = ["| ensemble of 5 | " + " | ".join(f"{name} ({len(e['members'])} models)" for name, e in groups) + " |",
+    header = ["| method | " + " | ".join(f"{name} ({len(e['members'])} models)" for name, e in groups) + " |",
               "| --- | " + " | ".join("---" for _ in groups) + " |"]
     body = ["| " + row["method"] + " | " + " | ".join(_format(row[name], fmt[row["method"]]) for name, _ in groups)
             + " |" for row in table]

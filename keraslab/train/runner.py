@@ -408,7 +408,8 @@ def run_experiment(config, out_dir, *, runtime=None, extra_callbacks=(), verbose
     corrupted_probs = {}
     if runtime.kind != "multi_worker" and "corruptions" in cfg["diagnostics"]:
         accuracy = {}
-        for corruption, images in corrupted_sets(xt, severity=3, seed=int(cfg["seed"])).items():
+        # One fixed corrupted test set, the same for every model (ensemble members included).
+        for corruption, images in corrupted_sets(xt, severity=3, seed=0).items():
             probs = model.predict(make_pipeline(images, yt, **common), verbose=0)
             corrupted_probs[corruption] = probs
             accuracy[corruption] = float(np.mean(np.argmax(probs, -1) == yt))

@@ -40,7 +40,7 @@ def test_ensemble_table_puts_the_two_ensembles_side_by_side():
     archs = {**seeds, "members": {"a": 0.5, "b": 0.5, "c": 0.5}, "average": 0.7,
              "corrupted_mean": {"mean_member": 0.4, "average": 0.45, "ece_average": 0.2}}
     lines = report.ensemble_table({**seeds, "architectures": archs}).splitlines()
-    assert lines[0] == "| ensemble of 5 | seeds (2 models) | architectures (3 models) |"
+    assert lines[0] == "| method | seeds (2 models) | architectures (3 models) |"
     assert "| averaging (%) | 66.0 | 70.0 |" in lines
     assert "| ECE, mean member | 0.150 | 0.150 |" in lines
     assert "| corrupted: averaging (%) | – | 45.0 |" in lines
