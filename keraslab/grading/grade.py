@@ -373,8 +373,22 @@ def run_notebook(cells, submission_bytes: bytes | None, submission_name: str, *,
     return steps, execution
 
 
-def compute_reference(assignment: Assignment, *, cache_dir, sandbox, limits) -> dict:
+def run_solution(assignment: Assignment, *, sandbox, limits):
+    """Runs the solution notebook in a clean kernel, built the way a submission is.
+
+    Returns:
+        `(steps, execution)`: the planned steps and, in `execution.results`, each step's
+        status, error and outputs (stdout and stderr streams included), in the same order.
+    """
+    merged = merge(assignment, assignment.solution.cells)
+    return run_notebook(merged.cells, None, assignment.name, sandbox=sandbox, limits=limits)
+
+
+def compute_reference(assignment: Assignment, *, cache_dir, sandbox, limits, run=None) -> dict:
     """Runs the solution notebook in a clean kernel; returns its records per question.
+
+    Args:
+        run: an earlier `run_solution` result to use instead of running the notebook again.
 
     Raises:
         GradingSetupError: a test cell of the solution notebook fails or does not finish.
@@ -398,10 +412,7 @@ def compute_reference(assignment: Assignment, *, cache_dir, sandbox, limits) -> 
                     }
             except (ValueError, KeyError, TypeError):
                 pass  # a damaged cache is recomputed
-    merged = merge(assignment, assignment.solution.cells)
-    steps, execution = run_notebook(
-        merged.cells, None, assignment.name, sandbox=sandbox, limits=limits
-    )
+    steps, execution = run or run_solution(assignment, sandbox=sandbox, limits=limits)
     first_raised = None  # the first non-test cell that raised: usually the cause of what follows
     for step, result in zip(steps, execution.results, strict=True):
         if step.kind == "cell":

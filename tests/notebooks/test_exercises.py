@@ -7,7 +7,8 @@ hidden tests are deterministic), raise nothing and print nothing on stderr in it
 the released student notebook, with its ``raise NotImplementedError()`` stubs unanswered,
 must score 0 on every question with status ``ok``. Kernel start-up and the TensorFlow import
 dominate (about 10 s each on 2 cores), so each notebook is run exactly three times and two
-notebooks are graded at once.
+notebooks are graded at once. A lab, which trains models, is run twice: its reference run is
+also scored as the solution's submission.
 
 Sync of ``exercises/`` with a fresh release and the leak scan are in
 ``tests/grading/test_release.py``; here are only the course-specific structure checks.
@@ -74,19 +75,26 @@ class Outcome:
 
 def _grade_one(path: Path, scratch: Path) -> Outcome:
     sandbox = sandboxing.resolve_sandbox("auto")
+    lab = path in LABS
     try:
         assignment = grading.Assignment.from_path(path)
+        # A lab trains models for a minute: its reference run is also scored as the solution's
+        # submission (its hidden tests are pure functions, deterministic by construction).
+        run = grading.run_solution(assignment, sandbox=sandbox, limits=LIMITS) if lab else None
         reference = grading.compute_reference(
-            assignment, cache_dir=None, sandbox=sandbox, limits=LIMITS
+            assignment, cache_dir=None, sandbox=sandbox, limits=LIMITS, run=run
         )
     except grading.GradingSetupError as error:
         return Outcome(path.name, 0.0, [], [], error=str(error))
-    # The solution as a student would submit it: run top to bottom and scored like any submission.
-    raw = path.read_bytes()
-    merged = grading.merge(assignment, nbg.parse_notebook(raw.decode("utf-8")).cells)
-    steps, execution = grading.run_notebook(
-        merged.cells, raw, path.name, sandbox=sandbox, limits=LIMITS
-    )
+    if lab:
+        steps, execution = run
+    else:
+        # The solution as a student would submit it: run top to bottom, scored like any submission.
+        raw = path.read_bytes()
+        merged = grading.merge(assignment, nbg.parse_notebook(raw.decode("utf-8")).cells)
+        steps, execution = grading.run_notebook(
+            merged.cells, raw, path.name, sandbox=sandbox, limits=LIMITS
+        )
     solution = grading.score(assignment, steps, execution, reference)
     # The student's copy, unanswered.
     released = scratch / path.stem / path.name
