@@ -117,7 +117,7 @@ TABLES = {
         ("strategy", "config.strategy", "{}"), ("training images", "data.train_size", "{}"),
         ("trainable parameters", "trainable_params", "{:,}"), ("epochs to target", _epochs, "{}"),
         ("test accuracy (%)", _percent("final_accuracy"), "{:.1f}"), ("s / epoch", "time_per_epoch", "{:.1f}"),
-        ("training time (s)", "total_time", "{:.0f}"),
+        ("epochs run", "epochs_run", "{}"),
     ],
     "lab5": [
         ("run", "name", "{}"), ("test accuracy (%)", _percent("final_accuracy"), "{:.1f}"),
@@ -186,10 +186,12 @@ def setup_note(results, command):
     else:
         source = f"`{source}`"
     epochs = sorted({r["config"]["epochs"] for r in results})
+    sizes = sorted({r["data"]["train_size"] for r in results})
+    train = f"{sizes[0]}" if len(sizes) == 1 else f"{sizes[0]} to {sizes[-1]}"
     minutes = sum(r.get("total_time") or 0 for r in results) / 60
     versions = ", ".join(f"{k} {v}" for k, v in first["versions"].items() if v)
     return (
-        f"Made with `{command}`: {len(results)} runs on {source} ({data['train_size']} training and "
+        f"Made with `{command}`: {len(results)} runs on {source} ({train} training and "
         f"{data['test_size']} test images of shape {tuple(data['input_shape'])}), "
         f"{'/'.join(map(str, epochs))} epochs at most, optimizer `{cfg['optimizer']}` with learning rate "
         f"{cfg['learning_rate']}, on {runtime['device'].upper()} ({runtime['strategy']} strategy, "
