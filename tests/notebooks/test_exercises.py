@@ -176,14 +176,15 @@ def test_unanswered_release_scores_zero_without_crashing(outcomes, name):
     assert result.tampered == [] and result.missing == []
 
 
-@pytest.mark.parametrize("path", FROM_SCRATCH, ids=_ids(FROM_SCRATCH))
-def test_notebook_structure(path):
-    """Goals and time up front, a FAST parameters cell, a locked quiet setup, graded questions."""
+def _opening_cells(path, title):
+    """Checks the opening every course notebook shares and returns its cells: a title with
+    goals and time, a FAST parameters cell students can edit, a locked setup that silences
+    TensorFlow before importing it."""
     nb = nbg.read_notebook(path)
     nbg.validate(nb, path.name)
     cells = nb.cells
     intro = nbg.cell_source(cells[0])
-    assert cells[0].cell_type == "markdown" and intro.startswith("# Exercise")
+    assert cells[0].cell_type == "markdown" and intro.startswith(title)
     assert "Learning goals" in intro and "Estimated time" in intro
     parameters = cells[1]
     assert parameters.cell_type == "code" and "FAST = True" in nbg.cell_source(parameters)
@@ -194,6 +195,13 @@ def test_notebook_structure(path):
     assert source.index('os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"') < source.index("import keras")
     assert "absl.logging.set_verbosity" in source and "warnings.filterwarnings" in source
     assert "from keraslab.grading import record" in source
+    return cells
+
+
+@pytest.mark.parametrize("path", FROM_SCRATCH, ids=_ids(FROM_SCRATCH))
+def test_notebook_structure(path):
+    """Goals and time up front, a FAST parameters cell, a locked quiet setup, graded questions."""
+    cells = _opening_cells(path, "# Exercise")
 
     tests = [c for c in cells if nbg.is_test(c)]
     answers = [c for c in cells if nbg.is_solution(c) and c.cell_type == "code"]
@@ -234,18 +242,7 @@ def test_lab_structure(path):
     """A lab: goals and time up front, FAST parameters, a locked quiet setup, autograded
     helpers, one training cell over `keraslab.train`, and analysis questions graded by hand,
     each with a mark scheme for the grader."""
-    nb = nbg.read_notebook(path)
-    nbg.validate(nb, path.name)
-    cells = nb.cells
-    intro = nbg.cell_source(cells[0])
-    assert cells[0].cell_type == "markdown" and intro.startswith("# Lab ")
-    assert "Learning goals" in intro and "Estimated time" in intro
-    parameters = nbg.cell_source(cells[1])
-    assert cells[1].cell_type == "code" and "FAST = True" in parameters
-    assert not nbg.is_locked(cells[1])
-    setup = cells[2]
-    assert nbg.is_locked(setup) and nbg.grade_id(setup) == "setup"
-    assert 'os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"' in nbg.cell_source(setup)
+    cells = _opening_cells(path, "# Lab ")
     code = "\n".join(nbg.cell_source(c) for c in cells if c.cell_type == "code")
     assert "run_lab(" in code and "from keraslab" in code, "labs train through keraslab.train"
     tests = [c for c in cells if nbg.is_test(c)]
