@@ -264,6 +264,7 @@ def run_experiment(config, out_dir, *, runtime=None, extra_callbacks=(), verbose
         ActivationStatsCallback,
         BatchLossCallback,
         GradientNormCallback,
+        expected_calibration_error,
         reliability_diagram,
     )
     from keraslab.models import count_params, pretrain_backbone
@@ -421,7 +422,7 @@ def run_experiment(config, out_dir, *, runtime=None, extra_callbacks=(), verbose
         result["ece"] = rel["ece"]
         result["reliability"] = rel
         if corrupted_probs:
-            result["corruption_ece"] = float(np.mean([reliability_diagram(yt, p, num_bins=15)["ece"]
+            result["corruption_ece"] = float(np.mean([expected_calibration_error(yt, p, num_bins=15)
                                                       for p in corrupted_probs.values()]))
         if cfg["save_predictions"]:
             np.savez_compressed(run_dir / "predictions.npz", probs=probs.astype(np.float32), labels=yt,
