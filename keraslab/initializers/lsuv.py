@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import random
 import warnings
 
 import keras
@@ -134,7 +135,9 @@ def lsuv_init(
         tol: Accepted deviation of the output variance from 1. Defaults to 0.1.
         max_iter: Maximum rescaling steps per layer. Defaults to 10.
         orthonormal: Whether to start from orthonormal kernels. Defaults to True.
-        seed: Seed of the orthonormal initializer.
+        seed: Integer seed of the orthonormal pre-init, or None for a random one. Layer `i`
+            (in the order the model lists them) is drawn with seed `seed + i`, so layers of
+            the same shape get different matrices.
         verbose: Print the report when done.
 
     Returns:
@@ -150,6 +153,8 @@ def lsuv_init(
         raise ValueError(f"tol must be positive. Received: tol={tol!r}")
     if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
         raise ValueError(f"max_iter must be a positive integer. Received: max_iter={max_iter!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise ValueError(f"seed must be an integer or None. Received: seed={seed!r}")
     if _batch_size(x_batch) == 0:
         raise ValueError(
             "x_batch is empty: LSUV needs a batch of data to measure variances. "
@@ -165,8 +170,13 @@ def lsuv_init(
         model(x_batch)
 
     if orthonormal:
-        initializer = keras.initializers.Orthogonal(seed=seed)
-        for layer in layers:
+        # A Keras initializer built with an int seed returns the same values on every call,
+        # so one initializer shared by all layers would give every same-shaped layer the
+        # same matrix: the symmetry a random init exists to break. Each layer gets its own
+        # seed instead (seed, seed + 1, ...; a fresh random base seed when seed is None).
+        base_seed = random.SystemRandom().randrange(2**31) if seed is None else seed
+        for index, layer in enumerate(layers):
+            initializer = keras.initializers.Orthogonal(seed=base_seed + index)
             layer.kernel.assign(initializer(layer.kernel.shape, dtype=layer.kernel.dtype))
 
     with _InputRecorder(layers) as recorder:

@@ -110,3 +110,49 @@ def test_report_prints_a_table():
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4, name="only")])
     text = str(lsuv_init(model, x))
     assert "only" in text and "var after" in text
+
+
+def _assert_pairwise_different(kernels, what):
+    for i in range(len(kernels)):
+        for j in range(i + 1, len(kernels)):
+            # Two independent orthogonal draws of this size differ by O(1) per entry; a shared
+            # draw differs only by the per-layer rescaling (about 1e-8 after normalization).
+            a, b = kernels[i] / np.linalg.norm(kernels[i]), kernels[j] / np.linalg.norm(kernels[j])
+            assert np.max(np.abs(a - b)) > 1e-2, f"{what} {i} and {j} got the same matrix"
+
+
+@pytest.mark.parametrize("seed", [0, None])
+def test_same_shaped_dense_layers_get_different_matrices(seed):
+    x = rng.normal(size=(256, WIDTH)).astype("float32")
+    model = keras.Sequential(
+        [keras.Input((WIDTH,))] + [keras.layers.Dense(WIDTH, activation="tanh") for _ in range(4)]
+    )
+    lsuv_init(model, x, seed=seed)
+    _assert_pairwise_different([np.asarray(layer.kernel) for layer in model.layers], "Dense")
+
+
+def test_same_shaped_conv_layers_get_different_matrices():
+    x = rng.normal(size=(32, 8, 8, 8)).astype("float32")
+    model = keras.Sequential(
+        [keras.Input((8, 8, 8))]
+        + [keras.layers.Conv2D(8, 3, padding="same", activation="relu") for _ in range(3)]
+    )
+    lsuv_init(model, x, seed=3)
+    _assert_pairwise_different([np.asarray(layer.kernel) for layer in model.layers], "Conv2D")
+
+
+def test_an_integer_seed_is_reproducible():
+    x = rng.normal(size=(128, WIDTH)).astype("float32")
+    kernels = []
+    for _ in range(2):
+        model = _mlp("tanh")
+        lsuv_init(model, x, seed=7)
+        kernels.append([np.asarray(layer.kernel) for layer in model.layers])
+    for first, second in zip(*kernels, strict=True):
+        np.testing.assert_array_equal(first, second)
+
+
+def test_seed_must_be_an_integer():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4)])
+    with pytest.raises(ValueError, match=r"seed must be an integer or None. Received: seed=1.5"):
+        lsuv_init(model, rng.normal(size=(16, 4)).astype("float32"), seed=1.5)
