@@ -34,7 +34,7 @@ def main() -> int:
     parser.add_argument("--out", default=None, help="build folder (default: a new temporary folder)")
     args = parser.parse_args()
     out = Path(args.out or tempfile.mkdtemp(prefix="keraslab-book-bench-"))
-    page = book.BOOK_DIR / args.page
+    page = book.find_book() / args.page
     clean = timed_build(out)
     noop = timed_build(out)
     original = page.read_text(encoding="utf-8")

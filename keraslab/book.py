@@ -17,6 +17,11 @@ time (never executed): the released student notebooks from ``exercises/`` in the
 edition, the solution notebooks from ``solutions/`` (solutions, hidden tests and mark schemes
 included) in the instructor edition.
 
+The book built is the one of the checkout the command runs in (the current folder, or the
+nearest folder above it that holds ``book/_toc.yml``), or the book folder given with
+``--source``; its notebooks come from the folders beside it, and its build goes to its own
+``_build`` folder. The installed keraslab's own files are never used, so a fork builds its book.
+
 ``keraslab book check`` opens every page of a built site in headless Chromium (see
 :mod:`keraslab.book_check`).
 """
@@ -33,9 +38,7 @@ import sys
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-BOOK_DIR = REPO_ROOT / "book"
-DEFAULT_BUILD = BOOK_DIR / "_build"
+BUILD_FOLDER = "_build"
 EDITIONS = ("student", "instructor")
 SOURCE_SUFFIXES = (".md", ".ipynb", ".rst")
 OK_MARKER = ".keraslab-build-ok"
@@ -77,16 +80,18 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                        help="build the instructor edition (solutions visible)")
     build.add_argument("--out", type=Path, default=None,
                        help="build directory; the site goes to OUT/html "
-                            "(default: book/_build, or book/_build/instructor with --instructor)")
+                            "(default: SOURCE/_build, or SOURCE/_build/instructor with --instructor)")
     build.add_argument("--clean", action="store_true",
                        help="remove the build directory and the execution cache first")
     build.add_argument("--cache", type=Path, default=None,
-                       help="notebook execution cache (default: book/_build/.jupyter_cache, "
+                       help="notebook execution cache (default: SOURCE/_build/.jupyter_cache, "
                             "or OUT/.jupyter_cache when --out is given)")
     build.add_argument("--exclude", action="append", default=[], metavar="GLOB",
                        help="leave out toc pages whose name matches GLOB (e.g. 'part3/*'); "
                             "for quick partial builds while writing")
-    build.add_argument("--source", type=Path, default=BOOK_DIR, help=argparse.SUPPRESS)
+    build.add_argument("--source", type=Path, default=None, metavar="BOOK",
+                       help="the book folder to build (default: book/ of the checkout of the "
+                            "current folder)")
 
     check = sub.add_parser(
         "check",
@@ -95,14 +100,17 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                     "error, math rendered, quizzes and solutions work, figures load.",
     )
     check.add_argument("--site", type=Path, default=None,
-                       help="the built site (default: book/_build/html)")
+                       help="the built site (default: SOURCE/_build/html)")
+    check.add_argument("--source", type=Path, default=None, metavar="BOOK",
+                       help="the book folder whose site to check (default: book/ of the checkout "
+                            "of the current folder)")
     check.add_argument("--screenshot", type=Path, default=None,
                        help="where to save a screenshot of one chapter "
                             "(default: SITE/../screenshots/chapter.png)")
     check.add_argument("--chromium", default=None, help="Chromium executable (default: found on PATH)")
     check.add_argument("--timeout", type=float, default=30.0, help="seconds allowed per page")
     check.add_argument("--instructor", action="store_true",
-                       help="check the instructor edition (default site: book/_build/instructor/html; "
+                       help="check the instructor edition (default site: SOURCE/_build/instructor/html; "
                             "solutions may be shown open)")
 
 
@@ -111,21 +119,20 @@ def main(args: argparse.Namespace) -> int:
     try:
         if action == "build":
             edition = "instructor" if args.instructor else "student"
-            out = args.out
-            if out is None:
-                out = DEFAULT_BUILD / "instructor" if args.instructor else DEFAULT_BUILD
+            source = find_book(args.source)
+            out = args.out or default_out(source, edition)
             cache = args.cache
             if cache is None:
-                cache = DEFAULT_BUILD / ".jupyter_cache" if args.out is None else out / ".jupyter_cache"
+                cache = default_cache(source) if args.out is None else out / ".jupyter_cache"
             site = build(edition=edition, out=out, cache=cache, clean=args.clean,
-                         source=args.source, exclude=args.exclude)
+                         source=source, exclude=args.exclude)
             print(f"book: {edition} edition at {site / 'index.html'}")
             return 0
         if action == "check":
             from keraslab.book_check import BrowserError, check_site
 
-            default = DEFAULT_BUILD / "instructor" / "html" if args.instructor else DEFAULT_BUILD / "html"
-            site = args.site or default
+            edition = "instructor" if args.instructor else "student"
+            site = args.site or default_out(find_book(args.source), edition) / "html"
             try:
                 report = check_site(site, screenshot=args.screenshot, chromium=args.chromium,
                                     timeout=args.timeout, hidden_solutions=not args.instructor)
@@ -139,6 +146,43 @@ def main(args: argparse.Namespace) -> int:
     print("usage: keraslab book {build,check} [options]  (see keraslab book ACTION --help)",
           file=sys.stderr)
     return 2
+
+
+# --------------------------------------------------------------------------- which book
+
+
+def _is_book(folder: Path) -> bool:
+    return (folder / "_toc.yml").is_file() and (folder / "_config.yml").is_file()
+
+
+def find_book(source: Path | str | None = None) -> Path:
+    """The book folder to work on: ``source`` when given (it must hold ``_toc.yml`` and
+    ``_config.yml``), else the current folder if it is a book, else ``book/`` of the nearest
+    folder at or above the current one that has it."""
+    if source is not None:
+        source = Path(source).resolve()
+        if not _is_book(source):
+            raise BookError(f"--source {str(source)!r} is not a book folder "
+                            "(it needs _toc.yml and _config.yml)")
+        return source
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        for candidate in (folder, folder / "book"):
+            if _is_book(candidate):
+                return candidate
+    raise BookError(f"no book in {here} or a folder above it (a checkout of the course has "
+                    "book/_toc.yml and book/_config.yml); run in a checkout or pass --source BOOK")
+
+
+def default_out(source: Path, edition: str = "student") -> Path:
+    """Where a book's edition is built: ``SOURCE/_build`` (``SOURCE/_build/instructor``)."""
+    out = Path(source) / BUILD_FOLDER
+    return out / "instructor" if edition == "instructor" else out
+
+
+def default_cache(source: Path) -> Path:
+    """The execution cache both editions of a book share."""
+    return Path(source) / BUILD_FOLDER / ".jupyter_cache"
 
 
 # --------------------------------------------------------------------------- table of contents
@@ -218,14 +262,18 @@ def _write_if_changed(path: Path, text: str) -> None:
 # --------------------------------------------------------------------------- notebooks
 
 
-def notebook_for_the_book(nb, name: str, edition: str):
+def notebook_for_the_book(nb, name: str, edition: str, repository=None):
     """A course notebook as a book page: outputs cleared, the Colab badge image (a resource
     from another host) turned into a plain link, and in the instructor edition a note that
-    the page shows the solution notebook."""
+    the page shows the solution notebook. The links name ``repository`` (a
+    :class:`keraslab._project.Repository`; default: the checkout's setting)."""
     import nbformat
 
     from keraslab import _project
     from keraslab.grading import release
+
+    repository = repository or _project.repository()
+    released_path = f"{release.COLAB_DIR.strip('/')}/{name}"
 
     cells = []
     for cell in nb.cells:
@@ -236,8 +284,8 @@ def notebook_for_the_book(nb, name: str, edition: str):
             cell.execution_count = None
         cells.append(cell)
     link = nbformat.v4.new_markdown_cell(
-        f"[Open the student notebook in Colab]({release.colab_url(name)}) · [download it]"
-        f"({_project.REPOSITORY_URL}/raw/{_project.DEFAULT_BRANCH}/{release.COLAB_DIR.strip('/')}/{name})",
+        f"[Open the student notebook in Colab]({repository.colab_url(released_path)}) · "
+        f"[download it]({repository.raw_url(released_path)})",
         id="keraslab-book-links",  # fixed ids: an unchanged notebook gives an unchanged page
     )
     intro = [link]
@@ -256,17 +304,25 @@ def notebook_for_the_book(nb, name: str, edition: str):
     return nb
 
 
-def sync_notebooks(source: Path, edition: str, repo: Path = REPO_ROOT) -> list[str]:
+def sync_notebooks(source: Path, edition: str, repo: Path | None = None) -> list[str]:
     """Copy the course notebooks of an edition into ``source/notebooks`` (see the module
-    docstring); unchanged files keep their time stamps. Returns the page names."""
+    docstring) from ``repo`` (default: the folder that holds the book); unchanged files keep
+    their time stamps. Returns the page names."""
     import nbformat
 
+    from keraslab import _project
+
+    source = Path(source)
+    repo = Path(repo) if repo is not None else source.resolve().parent
+    config = source / "_config.yml"
+    repository = _project.read_repository(config) if config.is_file() else _project.repository()
     origin = repo / ("solutions" if edition == "instructor" else "exercises")
     target = Path(source) / NOTEBOOK_PAGES
     wanted = {}
     for path in sorted(origin.glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
-        wanted[path.name] = nbformat.writes(notebook_for_the_book(nb, path.name, edition)) + "\n"
+        page = notebook_for_the_book(nb, path.name, edition, repository)
+        wanted[path.name] = nbformat.writes(page) + "\n"
     if not wanted and not target.exists():
         return []
     target.mkdir(parents=True, exist_ok=True)
@@ -281,9 +337,12 @@ def sync_notebooks(source: Path, edition: str, repo: Path = REPO_ROOT) -> list[s
 # --------------------------------------------------------------------------- build
 
 
-def build(*, edition: str = "student", out: Path = DEFAULT_BUILD, cache: Path | None = None,
-          clean: bool = False, source: Path = BOOK_DIR, exclude: list[str] | tuple = ()) -> Path:
-    """Build one edition of the book into ``out/html`` and return that folder.
+def build(*, edition: str = "student", out: Path | None = None, cache: Path | None = None,
+          clean: bool = False, source: Path | None = None, exclude: list[str] | tuple = ()) -> Path:
+    """Build one edition of a book into ``out/html`` and return that folder.
+
+    ``source`` is the book folder (default: see :func:`find_book`), ``out`` the build folder
+    (default: :func:`default_out`) and ``cache`` the execution cache (default: ``out``'s).
 
     Raises :class:`BookError` when Sphinx reports any warning, a cell fails, or the output holds
     instructor-only text (student edition) or a resource from another host.
@@ -292,8 +351,8 @@ def build(*, edition: str = "student", out: Path = DEFAULT_BUILD, cache: Path | 
 
     if edition not in EDITIONS:
         raise BookError(f"edition must be one of {EDITIONS}, not {edition!r}")
-    source = Path(source).resolve()
-    out = Path(out).resolve()
+    source = find_book(source)
+    out = Path(out).resolve() if out is not None else default_out(source, edition)
     cache = Path(cache).resolve() if cache is not None else out / ".jupyter_cache"
     if clean:
         for path in (out, cache):

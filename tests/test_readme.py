@@ -20,3 +20,22 @@ def test_readme_names_the_two_setup_commands_that_exist():
     assert "./dev.sh book" in text and "./dev.sh test" in text
     ci = (README.parent / ".ci" / "run").read_text()
     assert "./dev.sh test" in ci
+
+
+def test_readme_has_one_line_for_students_working_locally():
+    """The line installs an extra that exists and holds JupyterLab, then opens the exercises."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    lines = [line for line in README.read_text().splitlines() if "jupyter lab exercises/" in line]
+    assert len(lines) == 1, "one README line opens the exercises in JupyterLab"
+    extras = re.search(r'pip install -e "\.\[([a-z,]+)\]"', lines[0])
+    assert extras, lines[0]
+    pyproject = tomllib.loads((README.parent / "pyproject.toml").read_text())
+    optional = pyproject["project"]["optional-dependencies"]
+    for extra in extras.group(1).split(","):
+        assert extra in optional, extra
+    assert any(d.startswith("jupyterlab") for e in extras.group(1).split(",") for d in optional[e])
+    assert (README.parent / "exercises").is_dir()

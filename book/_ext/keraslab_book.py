@@ -5,6 +5,8 @@
 - In the instructor edition, sphinx-exercise solutions are shown open instead of as dropdowns.
 - sphinx-thebe (loaded by Jupyter Book, unused here: no live code) is switched off; it declares
   its script twice per page, which is an error in the browser, and points at a CDN.
+- ``{{ repository_url }}`` and ``{{ repository_branch }}`` in a page, code blocks included, become
+  the book's ``repository`` setting (``_config.yml``), so install commands follow a fork.
 - jupyterquiz's JavaScript falls back to MathJax from a CDN on a page without MathJax; the
   address is rewritten to the MathJax copy that ships with the site, so no page can reach out.
 """
@@ -50,6 +52,22 @@ def _localize_quiz_mathjax(app, exc):
         page.write_text(text.replace(QUIZ_CDN_MATHJAX, static), encoding="utf-8")
 
 
+def _read_repository(app, config):
+    # A config value (not just a file read) so that changing the setting re-reads every page.
+    if not config.keraslab_repository:
+        from keraslab import _project
+
+        repository = _project.read_repository(Path(app.srcdir) / "_config.yml")
+        config.keraslab_repository = f"{repository.url} {repository.branch}"
+
+
+def _fill_repository(app, docname, source):
+    # Before MyST parses the page, so the address also reaches code blocks.
+    url, branch = app.config.keraslab_repository.split()
+    source[0] = (source[0].replace("{{ repository_url }}", url)
+                 .replace("{{ repository_branch }}", branch))
+
+
 def _switch_off_thebe(app):
     for event in ("env-before-read-docs", "doctree-resolved"):
         listeners = app.events.listeners.get(event, [])
@@ -62,8 +80,11 @@ def _switch_off_thebe(app):
 def setup(app):
     _switch_off_thebe(app)
     app.add_config_value("keraslab_edition", "student", "env")
+    app.add_config_value("keraslab_repository", "", "env")
     app.connect("config-inited", _add_edition_tag)
+    app.connect("config-inited", _read_repository)
     app.connect("doctree-resolved", _open_solutions)
+    app.connect("source-read", _fill_repository)
     # After sphinx-mathjax-offline (priority 500) has copied MathJax into _static.
     app.connect("build-finished", _localize_quiz_mathjax, priority=900)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -262,8 +262,8 @@ def test_course_notebooks_become_pages_of_the_right_edition(tmp_path):
     from keraslab.grading import notebook as nbg
 
     toc = book.toc_pages(yaml.safe_load((REPO / "book" / "_toc.yml").read_text()))
-    student = book.sync_notebooks(tmp_path / "s", "student")
-    instructor = book.sync_notebooks(tmp_path / "i", "instructor")
+    student = book.sync_notebooks(tmp_path / "s", "student", repo=REPO)
+    instructor = book.sync_notebooks(tmp_path / "i", "instructor", repo=REPO)
     names = sorted(p.stem for p in (REPO / "solutions").glob("*.ipynb"))
     assert sorted(Path(p).name for p in student) == sorted(Path(p).name for p in instructor) == names
     assert set(student) <= set(toc), "every course notebook has a place in _toc.yml"
@@ -279,6 +279,6 @@ def test_course_notebooks_become_pages_of_the_right_edition(tmp_path):
     page = tmp_path / "s" / "notebooks" / f"{names[0]}.ipynb"
     before = page.stat().st_mtime_ns
     (tmp_path / "s" / "notebooks" / "old.ipynb").write_text("{}")
-    book.sync_notebooks(tmp_path / "s", "student")
+    book.sync_notebooks(tmp_path / "s", "student", repo=REPO)
     assert page.stat().st_mtime_ns == before
     assert not (tmp_path / "s" / "notebooks" / "old.ipynb").exists()
