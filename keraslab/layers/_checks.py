@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numbers
 
+import keras
+
 
 def check_rate(rate, name="rate"):
     """Checks a drop probability: a real number in [0, 1)."""
@@ -49,3 +51,14 @@ def check_rank(input_shape, allowed, layer_name, what="inputs"):
             f"{layer_name} expects {what} of rank {expected}. "
             f"Received: {what} with shape {tuple(input_shape)} (rank {rank})"
         )
+
+
+def check_data_format(data_format):
+    """Resolves None to Keras's global image data format and checks the value."""
+    resolved = keras.config.image_data_format() if data_format is None else data_format
+    if resolved not in ("channels_last", "channels_first"):
+        raise ValueError(
+            "data_format must be 'channels_last', 'channels_first' or None (the global "
+            f"setting). Received: data_format={data_format!r}"
+        )
+    return resolved

@@ -8,7 +8,7 @@ import keras
 from keras import ops
 
 from keraslab.layers._boxes import box_mask, image_size
-from keraslab.layers._checks import check_size_pair
+from keraslab.layers._checks import check_data_format, check_size_pair
 
 
 @keras.saving.register_keras_serializable(package="keraslab")
@@ -25,11 +25,15 @@ class Cutout(keras.layers.Layer):
         size: Side of the erased square, or (height, width) of the rectangle, in pixels.
         fill_value: Value written into the rectangle. Defaults to 0.0.
         probability: Probability that an image is erased at all. Defaults to 1.0.
+        data_format: "channels_last", "channels_first", or None (the default) for Keras's
+            global `image_data_format`, as Keras's own image layers do.
         seed: Optional integer seed for the layer's random generator.
         **kwargs: Base layer keyword arguments.
 
     Call arguments:
-        inputs: Images of shape (batch, height, width, channels) or (height, width, channels).
+        inputs: Images of shape (batch, height, width, channels) or (height, width, channels)
+            for "channels_last"; (batch, channels, height, width) or (channels, height,
+            width) for "channels_first".
         training: Python bool; erase only when True. Defaults to True.
 
     Returns:
@@ -41,7 +45,9 @@ class Cutout(keras.layers.Layer):
     >>> erased = Cutout(16)(images)
     """
 
-    def __init__(self, size, fill_value=0.0, probability=1.0, seed=None, **kwargs):
+    def __init__(
+        self, size, fill_value=0.0, probability=1.0, data_format=None, seed=None, **kwargs
+    ):
         super().__init__(**kwargs)
         self.size = check_size_pair(size, "size")
         if isinstance(fill_value, bool) or not isinstance(fill_value, numbers.Real):
@@ -50,6 +56,7 @@ class Cutout(keras.layers.Layer):
             raise ValueError(
                 f"probability must be in the range [0, 1]. Received: probability={probability!r}"
             )
+        self.data_format = check_data_format(data_format)
         self.fill_value = float(fill_value)
         self.probability = float(probability)
         self.seed = seed
@@ -58,7 +65,7 @@ class Cutout(keras.layers.Layer):
     def build(self, input_shape):
         if len(input_shape) not in (3, 4):
             raise ValueError(
-                "Cutout expects images of rank 3 or 4 (channels last). "
+                "Cutout expects images of rank 3 or 4. "
                 f"Received: inputs with shape {tuple(input_shape)}"
             )
 
@@ -70,7 +77,7 @@ class Cutout(keras.layers.Layer):
         if unbatched:
             images = images[None]
         batch = ops.shape(images)[0]
-        height, width = image_size(images)
+        height, width = image_size(images, self.data_format)
         center_y = keras.random.randint((batch,), 0, height, seed=self.seed_generator)
         center_x = keras.random.randint((batch,), 0, width, seed=self.seed_generator)
         box_height = ops.full((batch,), self.size[0], dtype="int32")
@@ -82,6 +89,7 @@ class Cutout(keras.layers.Layer):
             ops.cast(center_x, "int32") - self.size[1] // 2,
             box_height,
             box_width,
+            self.data_format,
         )
         if self.probability < 1.0:
             apply = keras.random.uniform((batch, 1, 1, 1), seed=self.seed_generator) < (
@@ -102,6 +110,7 @@ class Cutout(keras.layers.Layer):
                 "size": self.size,
                 "fill_value": self.fill_value,
                 "probability": self.probability,
+                "data_format": self.data_format,
                 "seed": self.seed,
             }
         )

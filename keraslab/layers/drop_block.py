@@ -8,7 +8,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keraslab.layers._checks import check_rate, check_size_pair
+from keraslab.layers._checks import check_data_format, check_rate, check_size_pair
 
 
 def _coverage_counts(length, block):
@@ -77,6 +77,11 @@ def drop_block_2d(
     Returns:
         A tensor like `inputs`.
     """
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(
+            "data_format must be 'channels_last' or 'channels_first'. "
+            f"Received: data_format={data_format!r}"
+        )
     if not training or rate == 0.0:
         return inputs
     block_height, block_width = check_size_pair(block_size, "block_size")
@@ -107,8 +112,14 @@ def drop_block_2d(
     )
     # The max over a rectangle is the max over its columns of the max over its rows: two
     # 1-D pools cost block_height + block_width comparisons per cell instead of their product.
-    dropped = ops.max_pool(seeds, pool_size=(block_height, 1), strides=1, padding="valid")
-    dropped = ops.max_pool(dropped, pool_size=(1, block_width), strides=1, padding="valid")
+    # The mask is built channels_last whatever the inputs' layout; the pools must be told so,
+    # or they follow Keras's global image_data_format and pool over the wrong axes.
+    dropped = ops.max_pool(
+        seeds, pool_size=(block_height, 1), strides=1, padding="valid", data_format="channels_last"
+    )
+    dropped = ops.max_pool(
+        dropped, pool_size=(1, block_width), strides=1, padding="valid", data_format="channels_last"
+    )
     keep = 1.0 - dropped
     if data_format == "channels_first":
         keep = ops.transpose(keep, (0, 3, 1, 2))
@@ -140,7 +151,8 @@ class DropBlock2D(keras.layers.Layer):
     Args:
         rate: Expected fraction of dropped cells, in [0, 1).
         block_size: Positive int or (height, width) pair of positive ints.
-        data_format: "channels_last" (default) or "channels_first".
+        data_format: "channels_last", "channels_first", or None (the default) for Keras's
+            global `image_data_format`.
         shared_across_channels: Whether one mask serves all channels. Defaults to True.
         seed: Optional integer seed for the layer's random generator.
         **kwargs: Base layer keyword arguments.
@@ -170,13 +182,7 @@ class DropBlock2D(keras.layers.Layer):
         super().__init__(**kwargs)
         self.rate = check_rate(rate)
         self.block_size = check_size_pair(block_size, "block_size")
-        data_format = data_format or keras.config.image_data_format()
-        if data_format not in ("channels_last", "channels_first"):
-            raise ValueError(
-                "data_format must be 'channels_last' or 'channels_first'. "
-                f"Received: data_format={data_format!r}"
-            )
-        self.data_format = data_format
+        self.data_format = check_data_format(data_format)
         self.shared_across_channels = bool(shared_across_channels)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
