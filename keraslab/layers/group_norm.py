@@ -17,7 +17,9 @@ class GroupNorm(keras.layers.Layer):
     does not depend on the batch size, so it behaves the same in training and inference.
 
     Statistics are computed in float32 even under a `mixed_float16` or `mixed_bfloat16`
-    policy, because the sum of squares overflows float16 easily.
+    policy, because the sum of squares overflows float16 easily; float32 inputs are not
+    cast to float16 first (the layer turns Keras's autocast off), so large inputs stay
+    finite. The output is in the layer's compute dtype.
 
     Args:
         groups: Number of groups, a positive integer that divides the number of channels,
@@ -85,6 +87,10 @@ class GroupNorm(keras.layers.Layer):
         self.beta_constraint = constraints.get(beta_constraint)
         self.gamma_constraint = constraints.get(gamma_constraint)
         self.supports_masking = True
+        # Statistics are computed in float32: with autocast on, Keras would first cast float32
+        # inputs to a mixed policy's float16, where 70000 is already inf and the mean of
+        # values near 1000 loses its digits, before `call` could cast them back.
+        self.autocast = False
 
     def _min_rank(self):
         return 2

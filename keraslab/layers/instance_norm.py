@@ -37,7 +37,12 @@ class InstanceNorm(GroupNorm):
     """
 
     def __init__(self, axis=-1, epsilon=1e-5, **kwargs):
-        kwargs.pop("groups", None)
+        groups = kwargs.pop("groups", -1)
+        if groups != -1:
+            raise ValueError(
+                "InstanceNorm always uses one channel per group (groups=-1); for another "
+                f"number of groups use GroupNorm(groups=...). Received: groups={groups!r}"
+            )
         super().__init__(groups=-1, axis=axis, epsilon=epsilon, **kwargs)
 
     def _min_rank(self):

@@ -89,3 +89,58 @@ def test_bad_arguments_raise_value_error(kwargs, shape, message):
 def test_instance_norm_needs_spatial_axes():
     with pytest.raises(ValueError, match="rank >= 3"):
         InstanceNorm().build((4, 8))
+
+
+def _numpy_group_norm(x, groups, epsilon):
+    """Float64 oracle for channels-last inputs with gamma = 1 and beta = 0."""
+    x = np.asarray(x, dtype="float64")
+    grouped = x.reshape(x.shape[:-1] + (groups, x.shape[-1] // groups))
+    axes = tuple(range(1, x.ndim - 1)) + (x.ndim,)
+    mean = grouped.mean(axis=axes, keepdims=True)
+    var = grouped.var(axis=axes, keepdims=True)
+    return ((grouped - mean) / np.sqrt(var + epsilon)).reshape(x.shape)
+
+
+NORMALIZATIONS = {
+    "GroupNorm": (lambda **kw: GroupNorm(groups=2, **kw), 2),
+    "InstanceNorm": (lambda **kw: InstanceNorm(**kw), 4),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NORMALIZATIONS))
+@pytest.mark.parametrize("mean, std", [(70000.0, 10.0), (1000.0, 1.0), (0.0, 1e-2)])
+def test_mixed_float16_large_inputs_match_float64_numpy(name, mean, std):
+    # float32 inputs beyond float16's range (70000 > 65504) or with a large mean must not be
+    # cast to float16 before the statistics are taken: the result is in float16, but from
+    # float32 statistics.
+    make, groups = NORMALIZATIONS[name]
+    x = (mean + std * rng.normal(size=(4, 5, 6, 4))).astype("float32")
+    layer = make(dtype="mixed_float16")
+    y = layer(x)
+    assert y.dtype == "float16"
+    expected = _numpy_group_norm(x, groups, layer.epsilon)
+    y = np.asarray(y, dtype="float64")
+    assert np.isfinite(y).all()
+    # float16 keeps about 3 decimal digits: 4e-3 absolute on values of a few units.
+    np.testing.assert_allclose(y, expected, atol=4e-3)
+
+
+@pytest.mark.parametrize("name", sorted(NORMALIZATIONS))
+def test_mixed_float16_fit_on_large_inputs_stays_finite(name):
+    make, _ = NORMALIZATIONS[name]
+    model = keras.Sequential(
+        [keras.Input((5, 6, 4)), make(dtype="mixed_float16"), keras.layers.Flatten(),
+         keras.layers.Dense(1, dtype="mixed_float16")]
+    )
+    model.compile(optimizer="sgd", loss="mse")
+    x = (70000.0 + 10.0 * rng.normal(size=(8, 5, 6, 4))).astype("float32")
+    assert np.isfinite(model.predict(x, verbose=0)).all()
+    history = model.fit(x, np.zeros((8, 1), "float32"), epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+
+
+def test_instance_norm_refuses_a_number_of_groups():
+    with pytest.raises(ValueError, match=r"use GroupNorm\(groups=...\). Received: groups=4"):
+        InstanceNorm(groups=4)
+    assert InstanceNorm(groups=-1).groups == -1  # the one value that means what it says
+    assert "groups" not in InstanceNorm().get_config()
