@@ -7,9 +7,19 @@ from keras import ops
 
 from keraslab.layers._checks import check_positive_float
 
+# Keys of a dict batch that Keras core's mixing layers transform and these layers do not.
+# Passing them through unchanged would leave them describing the original sample while the
+# images and labels describe a mixture, so they are refused. Other keys (ids, weights...) are
+# passed through: they still belong to the sample at that position, whose image it mostly is.
+UNSUPPORTED_KEYS = ("bounding_boxes",)
+
 
 def split_batch(data, layer_name):
-    """Returns (images, labels, rebuild) for an `(images, labels)` tuple or a dict."""
+    """Returns (images, labels, masks, rebuild) for an `(images, labels)` pair or a dict.
+
+    `masks` is the dict's "segmentation_masks" entry, or None.
+    """
+    masks = None
     if isinstance(data, dict):
         missing = {"images", "labels"} - set(data)
         if missing:
@@ -17,15 +27,26 @@ def split_batch(data, layer_name):
                 f"{layer_name} expects a dict with keys 'images' and 'labels'. "
                 f"Received: a dict with keys {sorted(data)}"
             )
+        unsupported = sorted(set(data) & set(UNSUPPORTED_KEYS))
+        if unsupported:
+            raise ValueError(
+                f"{layer_name} does not transform {unsupported[0]}; passed through unchanged, "
+                "they would no longer match the mixed images. Remove the key or transform "
+                f"them yourself. Received: a dict with keys {sorted(data)}"
+            )
         images, labels = data["images"], data["labels"]
+        masks = data.get("segmentation_masks")
 
-        def rebuild(new_images, new_labels):
-            return {**data, "images": new_images, "labels": new_labels}
+        def rebuild(new_images, new_labels, new_masks):
+            out = {**data, "images": new_images, "labels": new_labels}
+            if new_masks is not None:
+                out["segmentation_masks"] = new_masks
+            return out
 
     elif isinstance(data, (tuple, list)) and len(data) == 2:
         images, labels = data
 
-        def rebuild(new_images, new_labels):
+        def rebuild(new_images, new_labels, new_masks):
             return (new_images, new_labels)
 
     else:
@@ -43,7 +64,13 @@ def split_batch(data, layer_name):
             f"{layer_name} expects one-hot (or soft) labels of rank 2 (batch, classes). "
             f"Received: labels with shape {tuple(labels.shape)}"
         )
-    return images, labels, rebuild
+    if masks is not None and len(masks.shape) not in (3, 4):
+        raise ValueError(
+            f"{layer_name} expects segmentation_masks of rank 3 (batch, height, width) or 4 "
+            f"(laid out like the images). Received: segmentation_masks with shape "
+            f"{tuple(masks.shape)}"
+        )
+    return images, labels, masks, rebuild
 
 
 def random_partner(batch, seed):
@@ -57,7 +84,11 @@ def random_partner(batch, seed):
 
 
 class BatchMixingLayer(keras.layers.Layer):
-    """Shared call protocol of MixUp and CutMix; subclasses implement `mix(images, labels)`."""
+    """Shared call protocol of MixUp and CutMix.
+
+    Subclasses implement `mix(images, labels, masks)`, returning the three mixed (masks may be
+    None when none were given).
+    """
 
     def __init__(self, alpha, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -65,18 +96,18 @@ class BatchMixingLayer(keras.layers.Layer):
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
 
-    def mix(self, images, labels):
+    def mix(self, images, labels, masks):
         raise NotImplementedError
 
     def call(self, data, labels=None, training=True):
         if labels is not None:  # called as layer(images, labels), e.g. by Dataset.map
             data = (data, labels)
-        images, labels, rebuild = split_batch(data, type(self).__name__)
+        images, labels, masks, rebuild = split_batch(data, type(self).__name__)
         images = ops.cast(images, self.compute_dtype)
         labels = ops.cast(labels, "float32")
         if not training:
-            return rebuild(images, labels)
-        return rebuild(*self.mix(images, labels))
+            return rebuild(images, labels, masks)
+        return rebuild(*self.mix(images, labels, masks))
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from keraslab.layers._boxes import box_mask, image_size
+from keraslab.layers._checks import check_data_format
 from keraslab.layers._mixing import BatchMixingLayer, random_partner
 from keraslab.random import beta_sample
 
@@ -14,9 +15,10 @@ def cut_mix(images, labels, box, partner):
     """Pastes `box` of each sample's partner into it; labels are weighted by the pasted area.
 
     Args:
-        images: Float tensor (batch, height, width, channels).
+        images: Float tensor (batch, height, width, channels), or channels first.
         labels: Float tensor (batch, classes).
-        box: (batch, height, width, 1) float mask, 1 where the partner's pixels go.
+        box: (batch, height, width, 1) float mask, 1 where the partner's pixels go, or
+            (batch, 1, height, width) for channels-first images.
         partner: Int tensor (batch,): the index of the sample pasted in.
 
     Returns:
@@ -32,7 +34,22 @@ def cut_mix(images, labels, box, partner):
     return mixed_images, mixed_labels
 
 
-def random_boxes(batch, height, width, weights, seed):
+def paste_masks(masks, box, partner, data_format="channels_last"):
+    """Pastes the partner's segmentation mask into the same box; the dtype is kept.
+
+    Args:
+        masks: (batch, height, width) or a rank-4 tensor laid out like the images.
+        box: The box mask `cut_mix` used, laid out like the images.
+        partner: Int tensor (batch,).
+        data_format: The layout of `box` (and of rank-4 masks).
+    """
+    inside = ops.cast(box, "bool")
+    if len(masks.shape) == 3:
+        inside = ops.squeeze(inside, axis=1 if data_format == "channels_first" else -1)
+    return ops.where(inside, ops.take(masks, partner, axis=0), masks)
+
+
+def random_boxes(batch, height, width, weights, seed, data_format="channels_last"):
     """Boxes of area about `(1 - weights)` of the image, centred uniformly, then clipped."""
     cut_ratio = ops.sqrt(1.0 - weights)
     box_height = ops.cast(ops.floor(cut_ratio * ops.cast(height, "float32")), "int32")
@@ -40,7 +57,13 @@ def random_boxes(batch, height, width, weights, seed):
     center_y = ops.cast(keras.random.randint((batch,), 0, height, seed=seed), "int32")
     center_x = ops.cast(keras.random.randint((batch,), 0, width, seed=seed), "int32")
     return box_mask(
-        height, width, center_y - box_height // 2, center_x - box_width // 2, box_height, box_width
+        height,
+        width,
+        center_y - box_height // 2,
+        center_x - box_width // 2,
+        box_height,
+        box_width,
+        data_format,
     )
 
 
@@ -58,13 +81,17 @@ class CutMix(BatchMixingLayer):
 
     Args:
         alpha: Positive float, both parameters of the Beta distribution. Defaults to 1.0.
+        data_format: "channels_last", "channels_first", or None (the default) for Keras's
+            global `image_data_format`.
         seed: Optional integer seed for the layer's random generator.
         **kwargs: Base layer keyword arguments.
 
     Call arguments:
         data: `(images, labels)`, or images with `labels` as the second argument (so that
             `dataset.map(layer)` works on a dataset of pairs), or a dict with keys "images"
-            and "labels".
+            and "labels" and optionally "segmentation_masks": the partner's mask is pasted
+            into the same box, keeping its dtype (as Keras core's CutMix does). Other keys are
+            passed through, except "bounding_boxes", which is refused.
         labels: The labels, when `data` holds only the images.
         training: Python bool; mix only when True. Defaults to True.
 
@@ -79,13 +106,22 @@ class CutMix(BatchMixingLayer):
     >>> mixed_images, mixed_labels = CutMix(alpha=1.0)((images, labels))
     """
 
-    def __init__(self, alpha=1.0, seed=None, **kwargs):
+    def __init__(self, alpha=1.0, data_format=None, seed=None, **kwargs):
         super().__init__(alpha, seed=seed, **kwargs)
+        self.data_format = check_data_format(data_format)
 
-    def mix(self, images, labels):
+    def mix(self, images, labels, masks):
         batch = ops.shape(images)[0]
-        height, width = image_size(images)
+        height, width = image_size(images, self.data_format)
         weights = beta_sample((batch,), self.alpha, seed=self.seed_generator)
-        box = random_boxes(batch, height, width, weights, self.seed_generator)
+        box = random_boxes(batch, height, width, weights, self.seed_generator, self.data_format)
         partner = random_partner(batch, self.seed_generator)
-        return cut_mix(images, labels, box, partner)
+        mixed_images, mixed_labels = cut_mix(images, labels, box, partner)
+        if masks is not None:
+            masks = paste_masks(masks, box, partner, self.data_format)
+        return mixed_images, mixed_labels, masks
+
+    def get_config(self):
+        config = super().get_config()
+        config["data_format"] = self.data_format
+        return config

@@ -30,6 +30,19 @@ def mix_up(images, labels, weights, partner):
     return mixed_images, mixed_labels
 
 
+def mix_masks(masks, weights, partner):
+    """Mixes float segmentation masks like images: `w * m[i] + (1 - w) * m[partner[i]]`."""
+    if not keras.backend.is_float_dtype(masks.dtype):
+        raise ValueError(
+            "MixUp blends segmentation_masks with the same weights as the images, so they "
+            "must be float (one-hot or soft masks); integer class masks cannot be blended. "
+            f"Received: segmentation_masks of dtype {keras.backend.standardize_dtype(masks.dtype)}"
+        )
+    shape = (-1,) + (1,) * (len(masks.shape) - 1)
+    w = ops.cast(ops.reshape(weights, shape), masks.dtype)
+    return w * masks + (1 - w) * ops.take(masks, partner, axis=0)
+
+
 @keras.saving.register_keras_serializable(package="keraslab")
 class MixUp(BatchMixingLayer):
     """MixUp augmentation for a batch of images and one-hot labels (Zhang et al., 2018).
@@ -50,7 +63,10 @@ class MixUp(BatchMixingLayer):
     Call arguments:
         data: `(images, labels)`, or images with `labels` as the second argument (so that
             `dataset.map(layer)` works on a dataset of pairs), or a dict with keys "images"
-            and "labels" (other keys are passed through). Images (batch, height, width, channels); labels (batch, classes).
+            and "labels" and optionally "segmentation_masks" (float masks, one-hot or soft,
+            mixed with the same weights as the images, as Keras core's MixUp does). Other
+            keys are passed through, except "bounding_boxes", which is refused. Images (batch, height, width, channels) or channels first: the
+            mixing does not depend on the layout; labels (batch, classes).
         labels: The labels, when `data` holds only the images.
         training: Python bool; mix only when True. Defaults to True.
 
@@ -68,8 +84,11 @@ class MixUp(BatchMixingLayer):
     def __init__(self, alpha=0.2, seed=None, **kwargs):
         super().__init__(alpha, seed=seed, **kwargs)
 
-    def mix(self, images, labels):
+    def mix(self, images, labels, masks):
         batch = ops.shape(images)[0]
         weights = beta_sample((batch,), self.alpha, seed=self.seed_generator)
         partner = random_partner(batch, self.seed_generator)
-        return mix_up(images, labels, weights, partner)
+        mixed_images, mixed_labels = mix_up(images, labels, weights, partner)
+        if masks is not None:
+            masks = mix_masks(masks, weights, partner)
+        return mixed_images, mixed_labels, masks

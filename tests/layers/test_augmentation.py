@@ -218,10 +218,100 @@ def test_mixing_input_checks(cls):
         cls()(images)
 
 
-def test_keras_core_mixup_agrees_on_label_sums():
-    # Keras core's MixUp as a reference: both keep labels summing to one and mix images
-    # with the same weights as labels. (Their random draws differ, so compare properties.)
-    images, labels = _batch(n=8)
+def test_mixup_label_weights_follow_the_same_law_as_keras_core():
+    # Keras core's MixUp as the reference: with one-hot-by-index labels, each sample's own
+    # label weight is its Beta(alpha, alpha) draw in both layers. Two-sample KS test over
+    # 2000 draws each; at p < 1e-3 the laws differ. (Self-pairs, about 1 in n, put a weight
+    # of 1 on the diagonal in both.)
+    from scipy import stats
+
+    n = 2000
+    images = np.zeros((n, 1, 1, 1), "float32")
+    labels = np.eye(n, dtype="float32")
+    own_ours = np.diag(np.asarray(MixUp(alpha=0.4, seed=0)((images, labels))[1]))
     core = keras.layers.MixUp(alpha=0.4, seed=0)
-    out = core({"images": images, "labels": labels})
-    np.testing.assert_allclose(np.asarray(out["labels"]).sum(axis=1), 1.0, atol=1e-5)
+    own_core = np.diag(np.asarray(core({"images": images, "labels": labels})["labels"]))
+    assert stats.ks_2samp(own_ours, own_core).pvalue > 1e-3
+
+
+def test_keras_core_cutmix_label_weight_is_not_the_counted_area_ours_is():
+    # Keras core's CutMix keeps its box inside the image and weighs the labels by the box's
+    # real-valued area, which the pasted whole pixels only approximate; ours weighs them by
+    # the pixels actually pasted (test_cutmix_label_weight_is_the_pasted_area_after_clipping).
+    n, height, width = 256, 12, 10
+    images, labels = _batch(n, height, width)
+    out = keras.layers.CutMix(factor=(1.0, 1.0), seed=0)({"images": images, "labels": labels})
+    out_images, out_labels = np.asarray(out["images"]), np.asarray(out["labels"])
+    counted = (out_images != images).any(axis=-1).mean(axis=(1, 2))
+    kept_weight = np.diag(out_labels)
+    core_gap = np.abs((1 - kept_weight) - counted)
+    ours_images, ours_labels = (np.asarray(t) for t in CutMix(alpha=1.0, seed=0)((images, labels)))
+    ours_gap = np.abs((1 - np.diag(ours_labels)) - (ours_images != images).any(axis=-1).mean(axis=(1, 2)))
+    assert core_gap.max() > 0.01  # Keras core: off by up to a row or column of pixels
+    assert ours_gap.max() < 1e-6
+
+
+def test_a_wrong_law_is_caught_by_the_keras_core_comparison():
+    # The test above can fail: Beta(0.4, 0.4) against Keras core at alpha = 2.
+    from scipy import stats
+
+    n = 2000
+    labels = np.eye(n, dtype="float32")
+    images = np.zeros((n, 1, 1, 1), "float32")
+    own_ours = np.diag(np.asarray(MixUp(alpha=0.4, seed=0)((images, labels))[1]))
+    core = keras.layers.MixUp(alpha=2.0, seed=0)
+    own_core = np.diag(np.asarray(core({"images": images, "labels": labels})["labels"]))
+    assert stats.ks_2samp(own_ours, own_core).pvalue < 1e-3
+
+
+# ---------------------------------------------------------------- dict batches
+
+
+def test_cutmix_pastes_segmentation_masks_with_the_same_box():
+    n, height, width = 32, 12, 10
+    images, labels = _batch(n, height, width)
+    class_masks = rng.integers(0, 5, size=(n, height, width, 1)).astype("int32")
+    class_masks[..., 0] += 10 * np.arange(n)[:, None, None]  # a mask value names its sample
+    out = CutMix(alpha=1.0, seed=7)(
+        {"images": images, "labels": labels, "segmentation_masks": class_masks}
+    )
+    out_images, out_masks = np.asarray(out["images"]), np.asarray(out["segmentation_masks"])
+    assert out_masks.dtype == np.int32  # class ids are pasted, never blended
+    pasted_somewhere = False
+    for i in range(n):
+        pasted = ~(out_images[i] == images[i]).all(axis=-1)
+        partner = int(np.argmax(np.asarray(out["labels"])[i] - np.eye(n)[i] * out["labels"][i, i]))
+        np.testing.assert_array_equal(out_masks[i][~pasted], class_masks[i][~pasted])
+        np.testing.assert_array_equal(out_masks[i][pasted], class_masks[partner][pasted])
+        pasted_somewhere |= bool(pasted.any())
+    assert pasted_somewhere
+
+
+def test_cutmix_pastes_rank_3_masks():
+    images, labels = _batch(8, 12, 10)
+    masks = np.broadcast_to(np.arange(8, dtype="int32")[:, None, None], (8, 12, 10)).copy()
+    out = CutMix(alpha=1.0, seed=2)({"images": images, "labels": labels, "segmentation_masks": masks})
+    out_masks = np.asarray(out["segmentation_masks"])
+    out_labels = np.asarray(out["labels"])
+    for i in range(8):  # the share of the partner's ids is the partner's label weight
+        shares = np.bincount(out_masks[i].ravel(), minlength=8) / (12 * 10)
+        np.testing.assert_allclose(shares, out_labels[i], atol=1e-6)
+
+
+def test_mixup_mixes_float_masks_with_the_image_weights_and_refuses_integer_masks():
+    images, labels = _batch(8)
+    masks = rng.uniform(size=(8, 12, 10, 2)).astype("float32")
+    out = MixUp(alpha=0.4, seed=3)({"images": images, "labels": labels, "segmentation_masks": masks})
+    own, partner = _recover_mixup(np.asarray(out["labels"]))
+    w = own[:, None, None, None]
+    np.testing.assert_allclose(out["segmentation_masks"], w * masks + (1 - w) * masks[partner], atol=1e-5)
+    with pytest.raises(ValueError, match="must be float.*Received: segmentation_masks of dtype int32"):
+        MixUp()({"images": images, "labels": labels, "segmentation_masks": masks.astype("int32")})
+
+
+@pytest.mark.parametrize("cls", [MixUp, CutMix])
+def test_bounding_boxes_are_refused_not_passed_through(cls):
+    images, labels = _batch(4)
+    boxes = {"boxes": np.zeros((4, 1, 4), "float32"), "labels": np.zeros((4, 1), "int32")}
+    with pytest.raises(ValueError, match="does not transform bounding_boxes"):
+        cls()({"images": images, "labels": labels, "bounding_boxes": boxes})
