@@ -61,6 +61,17 @@ MODELS = {
 }
 
 
+def _layer_under_test(model):
+    """The one keraslab layer of a test model (its position differs between the models)."""
+    (layer,) = [layer for layer in model.layers if type(layer).__module__.startswith("keraslab.")]
+    return layer
+
+
+def test_each_model_holds_its_layer_under_test():
+    for name, make in MODELS.items():
+        assert type(_layer_under_test(make(None))).__name__ == name
+
+
 def _data(n=16):
     x = rng.normal(size=(n,) + IMAGE_SHAPE).astype("float32")
     y = keras.ops.convert_to_numpy(keras.ops.one_hot(np.arange(n) % 3, 3))
@@ -97,7 +108,7 @@ def test_mixed_float16(name):
     reference = MODELS[name](None)
     reference.set_weights(model.get_weights())
     out16 = model.predict(x, verbose=0)
-    assert model.layers[2].compute_dtype == "float16"
+    assert _layer_under_test(model).compute_dtype == "float16"
     np.testing.assert_allclose(out16, reference.predict(x, verbose=0), atol=0.05, rtol=0.05)
     model.compile(optimizer="sgd", loss=LOSS)
     assert np.isfinite(model.fit(x, y, batch_size=8, verbose=0).history["loss"]).all()
