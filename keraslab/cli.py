@@ -15,7 +15,11 @@ import sys
 SUBCOMMANDS = {
     "run": ("keraslab.train.cli", "run a lab's experiment grid and write its results"),
     "release": ("keraslab.grading.release", "make student notebooks from solution notebooks"),
-    "grade": ("keraslab.grading.grade", "grade submissions against a solution notebook"),
+    "grade": ("keraslab.grading.cli", "grade submissions against a solution notebook"),
+    "gradebook": (
+        "keraslab.grading.cli",
+        "add hand-graded points to gradebooks and write one final CSV",
+    ),
     "book": ("keraslab.book", "build the textbook site"),
 }
 

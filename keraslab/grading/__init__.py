@@ -1,9 +1,12 @@
 """Releasing exercise notebooks and grading submissions, nbgrader-compatible.
 
 Instructors write solution notebooks with nbgrader's cell metadata and markers (see
-`keraslab.grading.notebook`). ``keraslab release`` makes the student notebooks
-(`keraslab.grading.release`); ``keraslab grade`` scores submissions (`keraslab.grading.grade`).
-Hidden tests call `record` so that results are compared outside the student's kernel.
+`keraslab.grading.notebook`); an nbgrader course's ``source/`` notebooks work as they are.
+``keraslab release`` makes the student notebooks (`keraslab.grading.release`); ``keraslab
+grade`` scores submissions (`keraslab.grading.grade`, with its stages in ``assignment``,
+``reference``, ``scoring``, ``gradebook``, ``feedback`` and ``cli``); ``keraslab gradebook`` adds
+the points given by hand and writes the final export. Hidden tests call `record` so that results
+are compared outside the student's kernel.
 
 Threat model
 ------------
@@ -31,11 +34,17 @@ What is guaranteed:
 - **Locked and test cells are the instructor's.** They are restored by ``grade_id``
   (re-added when deleted); edits and deletions are listed in the gradebook.
 - **Every submission gets a row**, with a status (``ok``, ``timeout``, ``kernel-died``,
-  ``unreadable``, ``kernel-failed``, ``grader-error``), whatever the notebook does. Time
-  (per cell, per notebook) and memory (address space) are limited.
+  ``unreadable``, ``kernel-failed``, ``wrong-notebook``, ``grader-error``), whatever the
+  notebook does, and its own feedback file. Time (per cell, per notebook) and memory (address
+  space) are limited.
+- **Output never costs points.** Printed output beyond ``Limits.output_bytes`` is dropped,
+  but records and receipts have their own budget; outputs saved in the submission are dropped
+  on reading; feedback cuts output before any pattern runs over it.
 - **Feedback is written by the grader**: points, grader-written reasons and the output of
   visible test parts only, with any line of solution, hidden-test or mark-scheme text
-  redacted. It never includes hidden-test source or hidden-part tracebacks.
+  redacted. It never includes hidden-test source or hidden-part tracebacks; a failing hidden
+  record is named by the sentence the solution's test gave it (or a number), never by its key,
+  its expected value or the size of the difference.
 
 What is not guaranteed:
 

@@ -24,6 +24,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from keraslab.grading import sandbox as sandboxing
+from keraslab.grading.recording import RECEIPT_MIME, RECORD_MIME
 
 TIMEOUT_ERROR_NAME = "CellTimeoutError"
 
@@ -108,21 +109,39 @@ class _FixedSpecManager(KernelSpecManager):
         return {"keraslab-grading": ""}
 
 
+# Outputs the grader reads to score: a record or receipt is kept whatever was printed before.
+GRADING_MIMES = (RECORD_MIME, RECEIPT_MIME)
+
+
 class _CappedClient(NotebookClient):
-    """A notebook client that stops keeping output beyond a byte budget."""
+    """A notebook client that stops keeping output beyond a byte budget.
+
+    Records and receipts have their own budget (as large again), so a student who prints a
+    lot loses the printed output, never the results that score their tests.
+    """
 
     def __init__(self, *args, output_budget: int, **kwargs):
         super().__init__(*args, **kwargs)
         self.output_budget = output_budget
+        self.grading_budget = output_budget
         self.truncated = False
 
     def output(self, outs, msg, display_id, cell_index):
-        cost = len(json.dumps(msg.get("content", {}), default=str))
-        if cost > self.output_budget:
+        content = msg.get("content", {})
+        data = content.get("data") if isinstance(content, dict) else None
+        grading = isinstance(data, dict) and any(mime in data for mime in GRADING_MIMES)
+        budget = "grading_budget" if grading else "output_budget"
+        # Stream text is most of a heavy output: measure it without serializing it again.
+        text = content.get("text") if isinstance(content, dict) else None
+        if isinstance(text, str) and msg.get("msg_type") == "stream":
+            cost = len(text) + 64
+        else:
+            cost = len(json.dumps(content, default=str))
+        if cost > getattr(self, budget):
             self.truncated = True
-            self.output_budget = 0
+            setattr(self, budget, 0)
             return None
-        self.output_budget -= cost
+        setattr(self, budget, getattr(self, budget) - cost)
         return super().output(outs, msg, display_id, cell_index)
 
 

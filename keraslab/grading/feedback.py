@@ -12,9 +12,12 @@ import html
 import re
 
 MAX_OUTPUT_CHARS = 4000
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+# Output is cut to this many characters before any pattern runs over it: the patterns then
+# cost the same for a 1 MB line as for a short one. Generous, as cleaning shortens the text.
+MAX_CLEANED_CHARS = 4 * MAX_OUTPUT_CHARS
+_ANSI = re.compile(r"\x1b\[[0-9;?]{0,64}[ -/]{0,8}[@-~]")
 # ipykernel names cell files after its process id: drop it so feedback repeats exactly.
-_CELL_FILE = re.compile(r"\S*/ipykernel_\d+/\d+\.py")
+_CELL_FILE = re.compile(r"\S{0,300}/ipykernel_\d+/\d+\.py")
 _SCRATCH = re.compile(r"/tmp/klg-[A-Za-z0-9_]+")
 # The grader's receipt call shows up in tracebacks' context lines; it is not the student's code.
 _RECEIPT_LINE = re.compile(
@@ -41,13 +44,20 @@ def output_text(outputs) -> str:
 
 
 def clean_output(text: str, secret) -> str:
+    """Output fit for feedback: at most `MAX_OUTPUT_CHARS`, without terminal codes, grader
+    calls, scratch paths or secret lines."""
+    dropped = max(0, len(text) - MAX_CLEANED_CHARS)
+    text = text[:MAX_CLEANED_CHARS]
     text = _ANSI.sub("", text)
     text = _RECEIPT_CALL.sub("", _RECEIPT_LINE.sub("", text))
     text = _CELL_FILE.sub("<cell>", text)
     text = _SCRATCH.sub(".", text)
     text = secret.redact(text)
     if len(text) > MAX_OUTPUT_CHARS:
-        text = text[:MAX_OUTPUT_CHARS] + f"\n[... {len(text) - MAX_OUTPUT_CHARS} more characters]"
+        dropped += len(text) - MAX_OUTPUT_CHARS
+        text = text[:MAX_OUTPUT_CHARS]
+    if dropped:
+        text += f"\n[... {dropped} more characters]"
     return text
 
 
@@ -62,11 +72,33 @@ def _md_cell(text: str) -> str:
 
 
 def _summary(assignment, result):
-    manual = sum(assignment.manual.values())
     restored = [(gid, "edited") for gid in result.tampered] + [
         (gid, "missing, re-added") for gid in result.missing
     ]
-    return manual, restored
+    return _hand_lines(assignment, result), restored
+
+
+def _hand_lines(assignment, result) -> list[str]:
+    """What the hand-graded cells stand at: scored 0 unanswered, or still to be graded."""
+    hand = getattr(result, "hand", None) or []
+    if not hand:
+        manual = sum(getattr(assignment, "manual", {}).values()) + sum(
+            getattr(assignment, "tasks", {}).values()
+        )
+        return [f"Graded by hand later: {manual:g} more points"] if manual else []
+    lines = []
+    for item in hand:
+        what = "answer" if item.kind == "manual" else "task"
+        if item.points is None:
+            lines.append(
+                f"{item.grade_id} ({what}, {item.max_points:g} points): graded by hand later"
+            )
+        else:
+            note = f", {item.note}" if item.note else ""
+            lines.append(
+                f"{item.grade_id} ({what}): {item.points:g} / {item.max_points:g} points{note}"
+            )
+    return lines
 
 
 def render_markdown(assignment, result) -> str:
@@ -78,8 +110,7 @@ def render_markdown(assignment, result) -> str:
         f"- Status: **{result.status}** ({_md_cell(result.message)})",
         f"- Score: **{result.total:g} / {assignment.max_points:g}** points graded automatically",
     ]
-    if manual:
-        lines.append(f"- Graded by hand later: {manual:g} more points")
+    lines += [f"- {_md_cell(text)}" for text in manual]
     lines += ["", "| Question | Points | Result |", "| --- | --- | --- |"]
     for question in result.questions:
         lines.append(
@@ -116,9 +147,7 @@ def render_html(assignment, result) -> str:
         f"<h1>Feedback on {e(assignment.name)}</h1>",
         f"<p>Student: {e(result.student)}<br>Status: <b>{e(result.status)}</b> "
         f"({e(result.message)})<br>Score: <b>{result.total:g} / {assignment.max_points:g}</b> "
-        "points graded automatically"
-        + (f"<br>Graded by hand later: {manual:g} more points" if manual else "")
-        + "</p>",
+        "points graded automatically" + "".join(f"<br>{e(text)}" for text in manual) + "</p>",
         f"<table><tr><th>Question</th><th>Points</th><th>Result</th></tr>\n{rows}\n</table>",
     ]
     if restored:

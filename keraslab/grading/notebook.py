@@ -7,12 +7,20 @@ A graded notebook marks its cells the way nbgrader does, in ``cell.metadata["nbg
   the answer); a markdown answer cell may be one answer or hold the same markers.
 - **test cell** (``grade: true, solution: false``, code): worth ``points``. Visible checks are
   plain code; hidden checks sit between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS``.
-- **task / manually graded cell** (``grade: true`` on a markdown cell or on a solution cell):
-  graded by hand. Markdown may hold a mark scheme between ``=== BEGIN MARK SCHEME ===`` and
-  ``=== END MARK SCHEME ===``.
+- **manually graded answer** (``grade: true`` on a solution cell): graded by hand; an answer
+  left as released scores 0, as in nbgrader.
+- **task cell** (``task: true``, markdown): graded by hand. It may hold a mark scheme between
+  ``=== BEGIN MARK SCHEME ===`` and ``=== END MARK SCHEME ===``. (A markdown cell with
+  ``grade: true`` and no ``solution`` is read the same way.)
 - **locked cell** (``locked: true``): read-only for students; restored by the grader.
 
+Markers are found as nbgrader finds them: a line that *contains* ``BEGIN SOLUTION`` (so
+``###BEGIN SOLUTION`` and ``# BEGIN SOLUTION`` count) opens a region, and the whole line goes;
+a line containing ``END SOLUTION`` closes it (a stray one is dropped). Cells are split on
+``"\n"``, so a trailing newline after the end marker survives, as in nbgrader's release.
+
 Every such cell has a unique ``grade_id``; ``schema_version`` is 3 (nbgrader 0.6 and later).
+nbgrader's ``### AUTOTEST`` directives are refused with an error (not implemented here).
 """
 
 from __future__ import annotations
@@ -37,12 +45,19 @@ END_MARK_SCHEME = "=== END MARK SCHEME ==="
 CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
 MARKDOWN_STUB = "YOUR ANSWER HERE"
 
-# Marker kinds, keyed by the text that opens a region.
+# Marker kinds: the canonical marker lines, as instructors write them.
 MARKERS = {
     "solution": (BEGIN_SOLUTION, END_SOLUTION),
     "hidden tests": (BEGIN_HIDDEN_TESTS, END_HIDDEN_TESTS),
     "mark scheme": (BEGIN_MARK_SCHEME, END_MARK_SCHEME),
 }
+# What makes a line a marker: nbgrader's delimiters, found anywhere in the line.
+DELIMITERS = {
+    "solution": ("BEGIN SOLUTION", "END SOLUTION"),
+    "hidden tests": ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS"),
+    "mark scheme": ("BEGIN MARK SCHEME", "END MARK SCHEME"),
+}
+AUTOTEST_DIRECTIVE = "AUTOTEST"
 
 # Secret lines shorter than this are too generic (``return x``) to search for in other text.
 MIN_SECRET_LINE_LENGTH = 16
@@ -114,8 +129,21 @@ def is_locked(cell) -> bool:
     return bool(nbgrader_metadata(cell).get("locked", False))
 
 
+def is_task(cell) -> bool:
+    """A task cell graded by hand: nbgrader's ``task: true``, or a graded non-answer markdown cell."""
+    if bool(nbgrader_metadata(cell).get("task", False)):
+        return True
+    return cell.get("cell_type") == "markdown" and is_grade(cell) and not is_solution(cell)
+
+
 def is_manually_graded(cell) -> bool:
-    return is_grade(cell) and not is_test(cell)
+    """Graded by hand: an answer cell with ``grade: true``, or a task cell."""
+    return (is_grade(cell) and not is_test(cell)) or is_task(cell)
+
+
+def is_graded_answer(cell) -> bool:
+    """An answer graded by hand (a solution cell with ``grade: true``), not a task."""
+    return is_grade(cell) and is_solution(cell)
 
 
 def grade_id(cell) -> str | None:
@@ -151,32 +179,69 @@ def _cell_label(index: int, cell) -> str:
     return f"cell {index}" + (f" (grade_id {gid!r})" if gid else "")
 
 
+def is_marker_line(line: str, kind: str | None = None) -> bool:
+    """Whether nbgrader reads ``line`` as a marker (of ``kind``, or of any kind)."""
+    kinds = [kind] if kind else list(DELIMITERS)
+    return any(text in line for k in kinds for text in DELIMITERS[k])
+
+
 def marker_regions(source: str, kind: str) -> list[tuple[int, int]]:
     """Line spans ``(begin, end)`` of each ``kind`` region, markers included (0-based, inclusive).
 
+    Lines are ``source.split("\n")``; a stray end marker is no region (nbgrader drops it).
+
     Raises:
-        ValueError: a region is opened twice, closed without being opened, or never closed.
+        ValueError: a region is opened inside another, or never closed.
     """
-    begin_text, end_text = MARKERS[kind]
+    begin_text, end_text = DELIMITERS[kind]
     regions, opened = [], None
-    for number, line in enumerate(source.splitlines()):
-        stripped = line.strip()
-        if stripped == begin_text:
+    for number, line in enumerate(source.split("\n")):
+        if begin_text in line:
             if opened is not None:
                 raise ValueError(f"line {number + 1}: {begin_text!r} inside an open {kind} region")
             opened = number
-        elif stripped == end_text:
-            if opened is None:
-                raise ValueError(f"line {number + 1}: {end_text!r} without {begin_text!r}")
+        elif end_text in line and opened is not None:
             regions.append((opened, number))
             opened = None
-        elif begin_text in line or end_text in line:
-            raise ValueError(
-                f"line {number + 1}: a {kind} marker must stand alone on its line, got {line!r}"
-            )
     if opened is not None:
         raise ValueError(f"line {opened + 1}: {begin_text!r} is never closed by {end_text!r}")
     return regions
+
+
+def clear_markers(source: str, kind: str, stub: tuple[str, ...] | None = None) -> tuple[str, bool]:
+    """Removes every ``kind`` region (markers and stray end markers too), as nbgrader does.
+
+    Each region becomes ``stub``'s lines at the begin marker's indent (nothing if `None`).
+
+    Returns:
+        ``(new source, whether a region was found)``.
+
+    Raises:
+        ValueError: as `marker_regions`.
+    """
+    marker_regions(source, kind)  # the same errors, with line numbers
+    begin_text, end_text = DELIMITERS[kind]
+    kept: list[str] = []
+    inside = found = False
+    for line in source.split("\n"):
+        if begin_text in line:
+            inside = found = True
+            indent = line[: len(line) - len(line.lstrip())]
+            kept += [indent + text for text in stub or ()]
+        elif end_text in line:
+            inside = False
+        elif not inside:
+            kept.append(line)
+    return "\n".join(kept), found
+
+
+def autotest_lines(source: str) -> list[str]:
+    """nbgrader ``### AUTOTEST`` / ``### HASHED AUTOTEST`` directive lines of a code cell."""
+    return [
+        line.strip()
+        for line in source.split("\n")
+        if AUTOTEST_DIRECTIVE in line and line.strip().startswith("#")
+    ]
 
 
 def validate(nb, name: str = "<notebook>") -> None:
@@ -192,13 +257,18 @@ def validate(nb, name: str = "<notebook>") -> None:
         ):
             problems.append(f"{label}: metadata 'nbgrader' must be a mapping")
         if meta:
-            version = meta.get("schema_version", SCHEMA_VERSION)
-            if version != SCHEMA_VERSION:
+            version = meta.get("schema_version")
+            if version is None:
+                problems.append(
+                    f"{label}: nbgrader metadata without schema_version (nbgrader's schema 0, "
+                    "before nbgrader 0.5): upgrade it with `nbgrader update`"
+                )
+            elif version != SCHEMA_VERSION:
                 problems.append(
                     f"{label}: nbgrader schema_version {version!r} is not supported "
                     f"(expected {SCHEMA_VERSION})"
                 )
-        if is_grade(cell) or is_solution(cell) or is_locked(cell):
+        if is_grade(cell) or is_solution(cell) or is_locked(cell) or is_task(cell):
             gid = grade_id(cell)
             if gid is None:
                 problems.append(f"{label}: graded, solution and locked cells need a grade_id")
@@ -206,7 +276,7 @@ def validate(nb, name: str = "<notebook>") -> None:
                 problems.append(f"{label}: grade_id {gid!r} is also used by cell {seen_ids[gid]}")
             else:
                 seen_ids[gid] = index
-        if is_grade(cell):
+        if is_grade(cell) or is_task(cell):
             try:
                 if points(cell) < 0:
                     raise ValueError
@@ -234,43 +304,31 @@ def validate(nb, name: str = "<notebook>") -> None:
                 )
             if kind == "mark scheme" and cell.get("cell_type") != "markdown":
                 problems.append(f"{label}: {BEGIN_MARK_SCHEME!r} belongs in a markdown cell")
+        autotests = autotest_lines(source) if cell.get("cell_type") == "code" else []
+        if autotests:
+            problems.append(
+                f"{label}: nbgrader's AUTOTEST directives are not supported ({autotests[0]!r}): "
+                "write the test as code (assert statements, or keraslab.grading.record)"
+            )
     if problems:
         raise NotebookFormatError(f"notebook {name!r}:\n  " + "\n  ".join(problems))
 
 
-def _replace_regions(source: str, regions, replacement) -> str:
-    """Replaces each line span with ``replacement(indent)`` lines, keeping the marker's indent."""
-    lines = source.splitlines()
-    for begin, end in reversed(regions):
-        indent = lines[begin][: len(lines[begin]) - len(lines[begin].lstrip())]
-        lines[begin : end + 1] = [indent + text for text in replacement] if replacement else []
-    return "\n".join(lines)
-
-
 def clear_solution(cell) -> None:
-    """Replaces the instructor's answer by nbgrader's stub."""
+    """Replaces the instructor's answer by nbgrader's stub (the whole cell without markers)."""
     source = cell_source(cell)
-    regions = marker_regions(source, "solution")
-    if cell.cell_type == "code":
-        cell.source = (
-            _replace_regions(source, regions, CODE_STUB) if regions else "\n".join(CODE_STUB)
-        )
-    else:
-        cell.source = (
-            _replace_regions(source, regions, [MARKDOWN_STUB]) if regions else MARKDOWN_STUB
-        )
+    stub = CODE_STUB if cell.cell_type == "code" else (MARKDOWN_STUB,)
+    cleared, found = clear_markers(source, "solution", stub)
+    cell.source = cleared if found else "\n".join(stub)
 
 
 def clear_region(cell, kind: str) -> None:
-    source = cell_source(cell)
-    regions = marker_regions(source, kind)
-    if regions:
-        cell.source = _replace_regions(source, regions, []).rstrip("\n")
+    cell.source = clear_markers(cell_source(cell), kind)[0]
 
 
 def split_hidden_tests(source: str) -> list[tuple[bool, str]]:
     """Splits a test cell into ``(hidden, code)`` parts in order, dropping the marker lines."""
-    lines = source.splitlines()
+    lines = source.split("\n")
     parts: list[tuple[bool, str]] = []
     position = 0
     for begin, end in marker_regions(source, "hidden tests"):
@@ -313,12 +371,11 @@ def _is_distinctive(line: str) -> bool:
     )
 
 
-def secret_regions(nb) -> list[list[str]]:
-    """The distinctive lines of each solution, hidden-test and mark-scheme region, per region."""
+def _raw_secret_regions(nb) -> list[list[str]]:
     regions = []
     for cell in nb.cells:
         source = cell_source(cell)
-        lines = source.splitlines()
+        lines = source.split("\n")
         spans = []
         if is_solution(cell):
             solution_spans = marker_regions(source, "solution")
@@ -331,6 +388,42 @@ def secret_regions(nb) -> list[list[str]]:
             if distinctive:
                 regions.append(distinctive)
     return regions
+
+
+def public_text(nb) -> str:
+    """Everything a student may see of a notebook: sources without their secret regions,
+    and the notebook's and cells' metadata (outputs are not released)."""
+    pieces = strings_in({k: v for k, v in nb.get("metadata", {}).items() if k != "widgets"})
+    for cell in nb.cells:
+        pieces += strings_in(cell.get("metadata", {}))
+        source = cell_source(cell)
+        try:
+            if is_solution(cell):
+                source, found = clear_markers(source, "solution")
+                source = source if found else ""
+            source = clear_markers(source, "hidden tests")[0]
+            source = clear_markers(source, "mark scheme")[0]
+        except ValueError:
+            source = ""  # unbalanced markers: `validate` reports them
+        pieces.append(source)
+    return "\n".join(pieces)
+
+
+def shared_secret_lines(nb) -> list[str]:
+    """Lines of secret regions that the notebook also shows students elsewhere (instructions,
+    given code, a visible test): not secret, but maybe a leak the instructor did not mean."""
+    shown = public_text(nb)
+    return sorted({line for region in _raw_secret_regions(nb) for line in region if line in shown})
+
+
+def secret_regions(nb) -> list[list[str]]:
+    """The distinctive lines of each solution, hidden-test and mark-scheme region, per region.
+
+    A line the notebook also shows outside those regions is not secret and is left out.
+    """
+    shown = public_text(nb)
+    regions = [[line for line in region if line not in shown] for region in _raw_secret_regions(nb)]
+    return [region for region in regions if region]
 
 
 def secret_text(nb) -> SecretText:

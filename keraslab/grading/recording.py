@@ -6,9 +6,13 @@ A hidden test cell computes the student's result on test inputs and hands it to 
 ### BEGIN HIDDEN TESTS
 from keraslab.grading import record
 x = np.random.default_rng(0).normal(size=(4, 5))
-record("relu", relu(x), atol=1e-6)
+record("relu", relu(x), atol=1e-6, description="relu of a random 4x5 matrix")
 ### END HIDDEN TESTS
 ```
+
+The optional ``description`` is what the student's feedback names the check by when it fails
+("relu of a random 4x5 matrix: values differ"); a failing hidden check without one is named
+by its number, never by its key, and never with the expected value or the size of the error.
 
 `record` holds no expected value and decides nothing. It publishes the value as a display
 output with its own MIME type; the grader reads it from the messages of the cell being
@@ -115,7 +119,14 @@ def _publish(mime: str, payload: dict, text: str) -> None:
     publish_display_data({mime: payload, "text/plain": text})
 
 
-def record(key: str, value, *, atol: float = DEFAULT_ATOL, rtol: float = DEFAULT_RTOL) -> None:
+def record(
+    key: str,
+    value,
+    *,
+    atol: float = DEFAULT_ATOL,
+    rtol: float = DEFAULT_RTOL,
+    description: str | None = None,
+) -> None:
     """Records a result under ``key`` for the grader to compare with the reference solution's.
 
     Args:
@@ -123,13 +134,19 @@ def record(key: str, value, *, atol: float = DEFAULT_ATOL, rtol: float = DEFAULT
         value: the student's result on the test inputs (see the module docstring for types).
         atol: absolute tolerance for numbers. Only the value recorded by the solution counts.
         rtol: relative tolerance for numbers, as in `numpy.allclose`.
+        description: one sentence for the student's feedback: what quantity, on what kind of
+            input (never the expected value). Only the solution's counts.
 
     Raises:
-        TypeError: ``key`` is not a string, or ``value`` cannot be recorded.
+        TypeError: ``key`` or ``description`` is not a string, or ``value`` cannot be recorded.
     """
     if not isinstance(key, str) or not key:
         raise TypeError(f"record key must be a non-empty string, got {key!r}")
+    if description is not None and not isinstance(description, str):
+        raise TypeError(f"record description must be a string, got {description!r}")
     payload = {"key": key, "value": encode(value), "atol": float(atol), "rtol": float(rtol)}
+    if description:
+        payload["description"] = description
     _publish(RECORD_MIME, payload, f"<recorded {key!r} for grading>")
 
 
@@ -138,7 +155,7 @@ def receipt(nonce: str) -> None:
     _publish(RECEIPT_MIME, {"nonce": str(nonce)}, "")
 
 
-def _describe_difference(student, reference, atol, rtol) -> str | None:
+def _describe_difference(student, reference, atol, rtol, detail=True) -> str | None:
     """`None` when ``student`` matches ``reference``, else a short reason without the reference."""
     import numpy as np
 
@@ -161,6 +178,8 @@ def _describe_difference(student, reference, atol, rtol) -> str | None:
                 return None
             difference = np.abs(s - r)
         finite = difference[np.isfinite(difference)]
+        if not detail:
+            return "values differ"
         largest = f"{finite.max():.3g}" if finite.size else "nan/inf"
         return f"values differ (largest absolute difference {largest})"
     if isinstance(reference, list):
@@ -169,7 +188,7 @@ def _describe_difference(student, reference, atol, rtol) -> str | None:
         if len(student) != len(reference):
             return f"has {len(student)} items, not the expected number"
         for index, (s, r) in enumerate(zip(student, reference, strict=True)):
-            reason = _describe_difference(s, r, atol, rtol)
+            reason = _describe_difference(s, r, atol, rtol, detail)
             if reason:
                 return f"item {index} {reason}"
         return None
@@ -177,7 +196,7 @@ def _describe_difference(student, reference, atol, rtol) -> str | None:
         if not isinstance(student, dict) or set(student) != set(reference):
             return "has different keys"
         for key in sorted(reference):
-            reason = _describe_difference(student[key], reference[key], atol, rtol)
+            reason = _describe_difference(student[key], reference[key], atol, rtol, detail)
             if reason:
                 return f"[{key!r}] {reason}"
         return None
@@ -186,6 +205,10 @@ def _describe_difference(student, reference, atol, rtol) -> str | None:
     return None
 
 
-def compare(student, reference, *, atol: float, rtol: float) -> str | None:
-    """Compares two decoded values; returns `None` if they match, else a reason."""
-    return _describe_difference(student, reference, atol, rtol)
+def compare(student, reference, *, atol: float, rtol: float, detail: bool = True) -> str | None:
+    """Compares two decoded values; returns `None` if they match, else a reason.
+
+    ``detail=False`` leaves out the size of a numeric difference (for hidden checks: with a
+    scalar, the student's value and the difference would give the expected value away).
+    """
+    return _describe_difference(student, reference, atol, rtol, detail)

@@ -2,10 +2,16 @@
 
 A release strips answers (replaced by ``# YOUR CODE HERE`` / ``raise NotImplementedError()``),
 hidden tests, mark schemes, outputs and execution counts; locks read-only cells; records
-nbgrader checksums; and puts an "Open in Colab" badge and a Colab-only install cell first.
-It refuses a notebook whose markers are unbalanced or misplaced, or whose release would still
-hold any solution, hidden-test or mark-scheme text (searched in every string of the released
-JSON, metadata included).
+nbgrader checksums; drops the ``celltoolbar`` setting (as nbgrader does); and, for notebooks
+that import keraslab, puts an "Open in Colab" badge and a Colab-only install cell first.
+Header and footer notebooks (nbgrader's ``IncludeHeaderFooter``) can be added around it. The
+assignment's other files (data, images) are copied next to the released notebooks.
+
+It refuses what nbgrader refuses: unbalanced markers, markers in cells of the wrong kind,
+metadata of nbgrader's schema 0, AUTOTEST directives (not implemented). A line of a solution,
+hidden test or mark scheme that the notebook also shows elsewhere (in the instructions, given
+code, a visible test) is not secret; it is reported as a possible leak, a warning, or an error
+with ``--strict``.
 
 Examples:
 
@@ -21,6 +27,7 @@ from __future__ import annotations
 import html
 import re
 import sys
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -36,6 +43,30 @@ SCANNED_SUFFIXES = {".ipynb", ".html", ".htm", ".md", ".txt", ".js", ".json", ".
 
 class ReleaseError(nbg.NotebookFormatError):
     """A notebook cannot be released safely."""
+
+
+class PossibleLeakWarning(UserWarning):
+    """Text of a secret region that the notebook also shows students elsewhere."""
+
+
+_IMPORTS_KERASLAB = re.compile(r"^\s*(import\s+keraslab\b|from\s+keraslab[\s.])", re.MULTILINE)
+
+
+def imports_keraslab(nb) -> bool:
+    """Whether a code cell imports keraslab (the Colab cells install it; others need none)."""
+    return any(
+        cell.get("cell_type") == "code" and _IMPORTS_KERASLAB.search(nbg.cell_source(cell))
+        for cell in nb.cells
+    )
+
+
+def _possible_leak_message(name: str, lines: list[str]) -> str:
+    return (
+        f"notebook {name!r}: {len(lines)} line(s) of solution, hidden-test or mark-scheme text "
+        "also stand where students see them, so they are released: "
+        + "; ".join(repr(line) for line in lines[:5])
+        + ("" if len(lines) <= 5 else f" (and {len(lines) - 5} more)")
+    )
 
 
 def colab_url(name: str, colab_dir: str = COLAB_DIR) -> str:
@@ -87,7 +118,14 @@ def colab_cells(name: str, colab_dir: str = COLAB_DIR) -> list:
 
 
 def release_notebook(
-    nb, name: str, *, colab_dir: str | None = COLAB_DIR, keep_hidden_tests: bool = False
+    nb,
+    name: str,
+    *,
+    colab_dir: str | None = COLAB_DIR,
+    keep_hidden_tests: bool = False,
+    strict: bool = False,
+    header=None,
+    footer=None,
 ):
     """Makes the student version of a solution notebook.
 
@@ -95,20 +133,42 @@ def release_notebook(
         nb: the solution notebook (nbformat v4); it is not modified.
         name: the released file's name, used in the Colab badge and in error messages.
         colab_dir: the repository folder that holds released notebooks, for the badge link;
-            `None` adds no Colab cells.
+            `None` adds no Colab cells. Only notebooks that import keraslab get them.
         keep_hidden_tests: keep hidden tests (and their markers) in test cells. The grader
             uses this to build the notebook it runs; a student must never get it.
+        strict: refuse (instead of warning about) secret lines the notebook also shows
+            students elsewhere.
+        header, footer: notebooks whose cells go before and after the notebook's own.
 
     Returns:
         A new notebook.
 
     Raises:
         ReleaseError: markers are unbalanced or misplaced, or released text would leak.
+
+    Warns:
+        PossibleLeakWarning: secret lines that also stand where students see them.
     """
+    if header is not None or footer is not None:
+        nb = nbg.deep_copy(nb)
+        nb.cells = [
+            *(nbg.deep_copy(header).cells if header is not None else []),
+            *nb.cells,
+            *(nbg.deep_copy(footer).cells if footer is not None else []),
+        ]
     try:
         nbg.validate(nb, name)
     except nbg.NotebookFormatError as error:
         raise ReleaseError(str(error)) from None
+    if not keep_hidden_tests:
+        shared = nbg.shared_secret_lines(nb)
+        if shared and strict:
+            raise ReleaseError(
+                _possible_leak_message(name, shared)
+                + ". Mark them as a solution, hidden test or mark scheme, or reword them."
+            )
+        if shared:
+            warnings.warn(_possible_leak_message(name, shared), PossibleLeakWarning, stacklevel=2)
     released = nbg.deep_copy(nb)
     cells = [
         cell for cell in released.cells if cell.get("id") not in (BADGE_CELL_ID, INSTALL_CELL_ID)
@@ -142,9 +202,10 @@ def release_notebook(
         elif nbg.is_solution(cell):
             cell.metadata.pop("editable", None)
             cell.metadata["deletable"] = False
-    # Saved widget state is output in disguise.
+    # Saved widget state is output in disguise; the cell toolbar is nbgrader's editing view.
     released.metadata.pop("widgets", None)
-    if colab_dir is not None:
+    released.metadata.pop("celltoolbar", None)
+    if colab_dir is not None and imports_keraslab(nb):
         cells = colab_cells(name, colab_dir) + cells
     released.cells = cells
     if not keep_hidden_tests:
@@ -183,20 +244,83 @@ def collect_notebooks(paths) -> list[Path]:
     return notebooks
 
 
-def release_files(solutions, out_dir, *, colab_dir: str | None = COLAB_DIR) -> dict[Path, str]:
-    """Releases every solution notebook; returns ``{target path: released JSON text}``.
+def assignment_files(folder) -> dict[str, Path]:
+    """The other files of an assignment folder (data, images...): ``{relative path: file}``.
+
+    Notebooks, hidden files, caches and folders that hold notebooks (submissions, grades) are
+    left out.
+
+    Raises:
+        ReleaseError: they add up to more than `MAX_ASSIGNMENT_FILE_BYTES`.
+    """
+    folder = Path(folder)
+    found, total = {}, 0
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if any(part.startswith((".", "__pycache__")) for part in relative.parts):
+            continue
+        if not path.is_file() or path.is_symlink() or path.suffix == ".ipynb":
+            continue
+        if any(any(parent.glob("*.ipynb")) for parent in _parents_below(folder, path)):
+            continue
+        total += path.stat().st_size
+        if total > MAX_ASSIGNMENT_FILE_BYTES:
+            raise ReleaseError(
+                f"the files next to the notebooks in {str(folder)!r} add up to more than "
+                f"{MAX_ASSIGNMENT_FILE_BYTES // 1024**2} MB: keep only the assignment's files there"
+            )
+        found[relative.as_posix()] = path
+    return found
+
+
+MAX_ASSIGNMENT_FILE_BYTES = 200 * 1024**2
+
+
+def _parents_below(folder: Path, path: Path) -> list[Path]:
+    """The folders between ``folder`` (excluded) and ``path``."""
+    parents = []
+    for parent in path.parents:
+        if parent == folder:
+            break
+        parents.append(parent)
+    return parents
+
+
+def release_files(
+    solutions,
+    out_dir,
+    *,
+    colab_dir: str | None = COLAB_DIR,
+    strict: bool = False,
+    header=None,
+    footer=None,
+) -> dict[Path, str | bytes]:
+    """Releases every solution notebook; returns ``{target path: released JSON text}``, plus
+    the assignment's other files (``{target path: bytes}``) from the notebooks' folders.
 
     Nothing is written: `main` writes (or, with ``--check``, compares) the result, so a refused
     notebook never leaves a half-written folder.
     """
     out_dir = Path(out_dir)
-    released = {}
+    released: dict[Path, str | bytes] = {}
+    folders = []
     for source in collect_notebooks(solutions):
         target = out_dir / source.name
         if target in released:
             raise ReleaseError(f"two solution notebooks are both named {source.name!r}")
         nb = nbg.read_notebook(source)
-        released[target] = nbg.notebook_text(release_notebook(nb, source.name, colab_dir=colab_dir))
+        released[target] = nbg.notebook_text(
+            release_notebook(
+                nb, source.name, colab_dir=colab_dir, strict=strict, header=header, footer=footer
+            )
+        )
+        if source.parent not in folders:
+            folders.append(source.parent)
+    for folder in folders:
+        for relative, path in assignment_files(folder).items():
+            target = out_dir / relative
+            if path.resolve() != target.resolve():
+                released.setdefault(target, path.read_bytes())
     return released
 
 
@@ -207,6 +331,11 @@ def sync_differences(released: dict[Path, str], out_dir) -> list[str]:
     for target, text in sorted(released.items()):
         if not target.exists():
             problems.append(f"{target}: missing (run keraslab release)")
+        elif isinstance(text, bytes):
+            if target.read_bytes() != text:
+                problems.append(
+                    f"{target}: differs from the assignment's file (run keraslab release)"
+                )
         elif target.read_text(encoding="utf-8") != text:
             problems.append(f"{target}: differs from a fresh release (run keraslab release)")
     if out_dir.is_dir():
@@ -300,12 +429,33 @@ def configure_parser(parser) -> None:
     parser.add_argument(
         "--no-colab", action="store_true", help="add neither the Colab badge nor the install cell"
     )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse notebooks whose solution or hidden-test lines also stand in visible cells "
+        "(default: warn)",
+    )
+    parser.add_argument("--header", help="a notebook whose cells go first (nbgrader's header)")
+    parser.add_argument("--footer", help="a notebook whose cells go last (nbgrader's footer)")
 
 
 def main(args) -> int:
     colab_dir = None if args.no_colab else args.colab_dir
     try:
-        released = release_files(args.solutions, args.out, colab_dir=colab_dir)
+        header = nbg.read_notebook(args.header) if args.header else None
+        footer = nbg.read_notebook(args.footer) if args.footer else None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", PossibleLeakWarning)
+            released = release_files(
+                args.solutions,
+                args.out,
+                colab_dir=colab_dir,
+                strict=args.strict,
+                header=header,
+                footer=footer,
+            )
+        for warning in caught:
+            print(f"keraslab release: warning: {warning.message}", file=sys.stderr)
     except (nbg.NotebookFormatError, FileNotFoundError) as error:
         print(f"keraslab release: error: {error}", file=sys.stderr)
         return 2
@@ -319,9 +469,14 @@ def main(args) -> int:
             print(f"{args.out}: in sync with {len(released)} solution notebook(s)")
     else:
         Path(args.out).mkdir(parents=True, exist_ok=True)
-        for target, text in released.items():
-            target.write_text(text, encoding="utf-8")
-            print(f"released {target}")
+        for target, content in released.items():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                target.write_bytes(content)
+                print(f"copied {target}")
+            else:
+                target.write_text(content, encoding="utf-8")
+                print(f"released {target}")
     if args.scan:
         findings = scan_for_leaks(args.solutions, args.scan)
         for finding in findings:

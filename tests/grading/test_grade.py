@@ -6,6 +6,7 @@ All submissions are graded in one call (two at a time), since kernel start-ups d
 from __future__ import annotations
 
 import csv
+import io
 import os
 import shutil
 from pathlib import Path
@@ -19,9 +20,26 @@ from keraslab.grading import sandbox as sandboxing
 from tests.grading.fixtures import notebooks as fx
 
 HAS_BWRAP = sandboxing.bwrap_problem() is None
-LIMITS = sandboxing.Limits(cell_timeout=5, notebook_timeout=60, memory=2 * 1024**3)
+# Output beyond 2 MB is dropped: the "loud" submission prints more than that.
+LIMITS = sandboxing.Limits(
+    cell_timeout=5, notebook_timeout=60, memory=2 * 1024**3, output_bytes=2 * 1024**2
+)
 ADVERSARIAL = [s for s in fx.SUBMISSIONS if HAS_BWRAP or not s.needs_sandbox]
 RENAMED = "Copy of numpy_basics (3)"
+# Two students whose names differ in one accented letter (an ASCII-only file name merges them).
+ACCENTED = ("Zo\u00eb", "Zo\u00e9")
+MEGABYTE_LINE = "print('#' * 1_000_000)"  # one line without spaces or newlines
+LOUD = fx.Submission(
+    "loud",
+    {
+        "relu_answer": fx.RELU_OK.replace("    return", f"    {MEGABYTE_LINE}\n    return"),
+        "softmax_answer": fx.SOFTMAX_OK.replace(
+            "    return", f"    {MEGABYTE_LINE}\n    {MEGABYTE_LINE}\n    return"
+        ),
+        "clip_answer": fx.CLIP_OK,
+    },
+    fx.FULL,
+)
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -40,9 +58,25 @@ def workspace(tmp_path_factory):
     shutil.copy(solution, submissions / "the_solution.ipynb")
     correct = fx.SUBMISSIONS[0]
     fx.write(fx.build_submission(correct), submissions / f"{RENAMED}.ipynb")
+    for name in ACCENTED:
+        fx.write(fx.build_submission(correct), submissions / f"{name}.ipynb")
+    fx.write(fx.build_submission(LOUD), submissions / "loud.ipynb")
+    # Downloaded from another tool: without the cells keraslab's release adds.
+    plain = fx.build_submission(correct)
+    plain.cells = [c for c in plain.cells if not c.get("id", "").startswith("keraslab-colab")]
+    fx.write(plain, submissions / "no_colab_cells.ipynb")
+    # Saved with 70 MB of outputs, which the grader never looks at.
+    heavy = fx.build_submission(correct)
+    heavy.cells[-1 if heavy.cells[-1].cell_type == "code" else 1].outputs = [
+        {"output_type": "stream", "name": "stdout", "text": "z" * (70 * 1024**2)}
+    ]
+    fx.write(heavy, submissions / "saved_outputs.ipynb")
     (submissions / "empty.ipynb").write_text("")
     (submissions / "corrupt.ipynb").write_text('{"cells": [{"cell_type": "code", "sou')
     return root, solution, submissions
+
+
+PROGRESS = io.StringIO()
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +89,7 @@ def graded(workspace):
         root / "grades",
         jobs=2,
         limits=LIMITS,
-        progress=False,
+        progress=PROGRESS,
     )
     return {r.student: r for r in results}
 
@@ -90,7 +124,7 @@ def test_neutered_and_forged_tests_say_why_they_scored_zero(graded):
     transformer = {q.grade_id: q.reason for q in graded["input_transformer"].questions}
     assert all("did not run to their end" in reason for reason in transformer.values())
     forged = {q.grade_id: q.reason for q in graded["fake_score"].questions}
-    assert forged["softmax_test"].startswith("result 'softmax' values differ")
+    assert forged["softmax_test"] == "hidden check 1: values differ"
 
 
 def test_solution_notebook_scores_full_marks(graded):
@@ -135,10 +169,16 @@ def test_gradebook_has_one_sorted_row_per_submission(workspace, graded):
         "clip_test",
         "total",
         "max_points",
+        "manual",
+        "manual_max",
+        "task",
+        "task_max",
+        "waiting_for_hand_grading",
         "status",
         "tampered",
         "missing",
         "submission",
+        "feedback",
         "message",
     ]
     by_student = {row["student"]: row for row in rows}
@@ -208,6 +248,7 @@ def test_regrading_gives_the_same_rows_and_html_feedback(workspace, graded, caps
     first = {row["student"]: row for row in _rows(root / "grades" / "gradebook.csv")}
     for row in _rows(out / "gradebook.csv"):
         expected = dict(first[row["student"]])
+        expected["feedback"] = expected["feedback"].removesuffix(".md") + ".html"
         assert row == expected
     html = (out / "feedback" / "correct.html").read_text()
     assert "<b>6 / 6</b>" in html and "<!DOCTYPE html>" in html
@@ -222,24 +263,46 @@ def test_reference_is_cached_by_notebook_hash(workspace, graded):
     assert assignment.sha256[:24] in cached[0].name
 
 
-def test_solution_that_fails_its_own_tests_is_refused(tmp_path):
+def test_solution_that_fails_its_own_tests_is_graded_anyway_and_reported_once(tmp_path):
     nb = fx.solution_notebook()
     nb.cells[2].source = nb.cells[2].source.replace(fx.RELU_SOLUTION, "return x")
     broken = tmp_path / "broken.ipynb"
     fx.write(nb, broken)
-    submission = tmp_path / "alice.ipynb"
-    fx.write(fx.released_notebook(), submission)
-    with pytest.raises(grading.GradingSetupError, match="fails its own cell 'relu_test'") as raised:
-        grading.grade([submission], broken, tmp_path / "out", limits=LIMITS, progress=False)
-    assert "earlier cell" not in str(raised.value)
-    # A solution cell that raises is named as the likely cause of the failing test.
+    alice, bob = tmp_path / "alice.ipynb", tmp_path / "bob.ipynb"
+    fx.write(fx.released_notebook(), alice)
+    fx.write(fx.build_submission(fx.SUBMISSIONS[0]), bob)
+    log = io.StringIO()
+    results = grading.grade([alice, bob], broken, tmp_path / "out", limits=LIMITS, progress=log)
+    by_name = {r.student: r for r in results}
+    # The source's relu fails its own visible test; the questions it does not touch are graded
+    # as usual (relu_test is compared with what the broken source recorded).
+    assert (by_name["alice"].status, by_name["alice"].total) == ("ok", 0)
+    bob = {q.grade_id: q.points for q in by_name["bob"].questions}
+    assert (bob["softmax_test"], bob["clip_test"]) == (3.0, 1.0)
+    warnings = [line for line in log.getvalue().splitlines() if "warning" in line]
+    assert len(warnings) == 1, log.getvalue()
+    assert "fails its own cell 'relu_test'" in warnings[0] and "grading anyway" in warnings[0]
+    assert "earlier cell" not in warnings[0]
+    assert all("fails some of its own tests" in r.message for r in results)
+    # On request it is refused, naming the cause: a solution cell that raises.
     nb.cells[2].source = "import numpy as np\nraise RuntimeError('setup broke')"
     fx.write(nb, broken)
     with pytest.raises(grading.GradingSetupError, match="raised RuntimeError: setup broke"):
-        grading.grade([submission], broken, tmp_path / "out", limits=LIMITS, progress=False)
+        grading.grade(
+            [alice], broken, tmp_path / "out2", limits=LIMITS, progress=False, strict=True
+        )
     assert (
         cli.main(
-            ["grade", str(submission), "--against", str(broken), "--out", str(tmp_path / "out")]
+            [
+                "grade",
+                str(alice),
+                "--against",
+                str(broken),
+                "--out",
+                str(tmp_path / "out2"),
+                "--strict",
+                "--no-progress",
+            ]
         )
         == 2
     )
@@ -311,6 +374,62 @@ def test_student_names_come_from_files_or_their_folders():
     assert grading.student_names(["a/x.ipynb", "b/y.ipynb"]) == ["x", "y"]
     assert grading.student_names(["alice/hw.ipynb", "bob/hw.ipynb"]) == ["alice", "bob"]
     assert grading.student_names(["s/hw.ipynb", "s/hw.ipynb"]) == ["hw", "hw-2"]
+
+
+def test_heavy_output_is_dropped_but_never_the_receipts(graded):
+    result = graded["loud"]
+    assert (result.status, result.total) == ("ok", fx.MAX_POINTS), result.questions
+    assert "output beyond 2 MB was dropped (results and receipts were kept)" in result.message
+
+
+def test_megabyte_lines_are_cut_in_the_feedback(workspace, graded):
+    root, _, _ = workspace
+    text = (root / "grades" / "feedback" / "loud.md").read_text()
+    assert "more characters]" in text
+    assert len(text) < 20_000
+
+
+def test_saved_outputs_are_dropped_on_reading(workspace, graded):
+    _, _, submissions = workspace
+    assert (submissions / "saved_outputs.ipynb").stat().st_size > 70 * 1024**2
+    result = graded["saved_outputs"]
+    assert (result.status, result.total) == ("ok", fx.MAX_POINTS), result.message
+
+
+def test_feedback_files_are_one_per_student_and_keep_their_names(workspace, graded):
+    root, _, _ = workspace
+    folder = root / "grades" / "feedback"
+    rows = {row["student"]: row for row in _rows(root / "grades" / "gradebook.csv")}
+    files = [rows[name]["feedback"] for name in ACCENTED]
+    assert files == [f"feedback/{name}.md" for name in ACCENTED]
+    for name, file in zip(ACCENTED, files, strict=True):
+        assert f"- Student: {name}" in (root / "grades" / file).read_text()
+    assert len({row["feedback"] for row in rows.values()}) == len(rows)
+    assert len(list(folder.iterdir())) == len(rows)
+
+
+def test_cells_added_by_the_release_are_never_reported_missing(graded):
+    result = graded["no_colab_cells"]
+    assert (result.status, result.total, result.missing) == ("ok", fx.MAX_POINTS, [])
+
+
+def test_hidden_checks_are_named_by_their_sentence_never_their_key(workspace, graded):
+    root, _, _ = workspace
+    reasons = {q.grade_id: q.reason for q in graded["visible_only"].questions}
+    assert reasons["relu_test"] == f"{fx.RELU_DESCRIPTION}: values differ"
+    assert reasons["softmax_test"] == "hidden check 1: values differ"
+    text = (root / "grades" / "feedback" / "visible_only.md").read_text()
+    assert "'relu'" not in text and "'softmax'" not in text
+    assert "largest absolute difference" not in text
+
+
+def test_progress_is_a_line_per_submission_when_not_on_a_terminal(graded):
+    lines = PROGRESS.getvalue().splitlines()
+    assert "running the solution notebook numpy_basics.ipynb" in lines[0]
+    assert lines[1].startswith("keraslab grade: reference ready in ")
+    finished = [line for line in lines[2:] if "] " in line]
+    assert len(finished) == len(graded)
+    assert finished[-1].startswith(f"keraslab grade: [{len(graded)}/{len(graded)}] ")
 
 
 COURSE_SOLUTIONS = sorted((Path(__file__).resolve().parents[2] / "solutions").glob("*.ipynb"))

@@ -1,0 +1,190 @@
+"""Running notebooks in a scratch sandbox, and the solution's reference results (cached).
+
+The solution notebook runs once per assignment in a clean kernel, built the way a submission
+is; what its test cells record is the reference every submission is compared with. The
+records are cached by the notebook's SHA-256. A solution whose own tests fail is still used:
+the problems are kept with the reference and reported once (nbgrader grades such a source too).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from keraslab.grading import recording
+from keraslab.grading import sandbox as sandboxing
+from keraslab.grading.assignment import Assignment, GradingSetupError, merge, plan
+from keraslab.grading.execute import execute_steps
+from keraslab.grading.scoring import Record, _part_problem, records_by_question
+
+REFERENCE_FORMAT = 2
+
+
+class Reference(dict):
+    """``grade_id -> [Record]`` of the solution notebook, and what went wrong running it.
+
+    Attributes:
+        problems: one sentence per cell of the solution that failed (empty when it ran
+            cleanly).
+    """
+
+    def __init__(self, records=(), problems=()):
+        super().__init__(records)
+        self.problems = list(problems)
+
+
+def _scratch_dir() -> Path:
+    # Short paths: Unix socket names are limited to about 100 bytes.
+    return Path(tempfile.mkdtemp(prefix="klg-"))
+
+
+def run_notebook(
+    cells, submission_bytes: bytes | None, submission_name: str, *, sandbox, limits, files=None
+):
+    """Runs merged cells in a fresh kernel; the submission and ``files`` (``{relative path:
+    file}``, the assignment's other files) lie in its working directory."""
+    steps = plan(cells)
+    scratch = _scratch_dir()
+    try:
+        workdir, _ = sandboxing.scratch_layout(scratch)
+        for relative, source in (files or {}).items():
+            target = workdir / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+        if submission_bytes is not None:
+            (workdir / Path(submission_name).name).write_bytes(submission_bytes)
+        execution = execute_steps(steps, scratch, sandbox=sandbox, limits=limits)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return steps, execution
+
+
+def run_solution(assignment: Assignment, *, sandbox, limits):
+    """Runs the solution notebook in a clean kernel, built the way a submission is.
+
+    Returns:
+        `(steps, execution)`: the planned steps and, in `execution.results`, each step's
+        status, error and outputs (stdout and stderr streams included), in the same order.
+    """
+    merged = merge(assignment, assignment.solution.cells)
+    return run_notebook(
+        merged.cells,
+        None,
+        assignment.name,
+        sandbox=sandbox,
+        limits=limits,
+        files=assignment.files,
+    )
+
+
+def reference_problems(assignment: Assignment, steps, execution) -> list[str]:
+    """What went wrong in the solution's own run: one sentence per failing cell."""
+    problems = []
+    first_raised = None  # the first non-test cell that raised: usually the cause of what follows
+    for step, result in zip(steps, execution.results, strict=True):
+        if step.kind == "cell":
+            # An instructor may show an error on purpose; a cell that never finished is a bug.
+            problem = (
+                None
+                if result.status in ("ok", "error")
+                else f"did not finish ({execution.message})"
+            )
+            if result.status == "error" and first_raised is None:
+                first_raised = (step, result)
+        else:
+            problem = _part_problem(step, result, execution)
+        if problem:
+            detail = f" ({result.error_name}: {result.error_value})" if result.error_name else ""
+            cause = ""
+            if first_raised is not None:
+                earlier, raised = first_raised
+                cause = (
+                    f"; an earlier cell, {earlier.grade_id or earlier.cell_index!r}, raised "
+                    f"{raised.error_name}: {raised.error_value}"
+                )
+            problems.append(
+                f"the solution notebook {assignment.name!r} fails its own cell "
+                f"{step.grade_id or step.cell_index!r}: {problem}{detail}{cause}"
+            )
+    return problems
+
+
+def _read_cache(cache_file: Path, assignment: Assignment) -> Reference | None:
+    try:
+        cached = json.loads(cache_file.read_text(encoding="utf-8"))
+        if cached.get("format") != REFERENCE_FORMAT or cached.get("sha256") != assignment.sha256:
+            return None
+        return Reference(
+            {
+                gid: [
+                    Record(
+                        r["key"],
+                        recording.decode(r["value"]),
+                        r["atol"],
+                        r["rtol"],
+                        r.get("description", ""),
+                        bool(r.get("hidden", False)),
+                    )
+                    for r in records
+                ]
+                for gid, records in cached["records"].items()
+            },
+            cached.get("problems", []),
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None  # a damaged cache is recomputed
+
+
+def compute_reference(
+    assignment: Assignment, *, cache_dir, sandbox, limits, run=None, strict: bool = True
+) -> Reference:
+    """Runs the solution notebook in a clean kernel; returns its records per question.
+
+    Args:
+        run: an earlier `run_solution` result to use instead of running the notebook again.
+        strict: raise when the solution fails its own tests; otherwise return the records it
+            made anyway, with the problems in `Reference.problems`.
+
+    Raises:
+        GradingSetupError: (``strict`` only) a cell of the solution notebook does not finish
+            or a test part fails.
+    """
+    cache_file = None
+    reference = None
+    if cache_dir is not None:
+        cache_file = Path(cache_dir) / f"reference-{assignment.sha256[:24]}.json"
+        if cache_file.exists():
+            reference = _read_cache(cache_file, assignment)
+    if reference is None:
+        steps, execution = run or run_solution(assignment, sandbox=sandbox, limits=limits)
+        reference = Reference(
+            records_by_question(steps, execution),
+            reference_problems(assignment, steps, execution),
+        )
+        if cache_file is not None:
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            payload = {
+                "format": REFERENCE_FORMAT,
+                "sha256": assignment.sha256,
+                "problems": reference.problems,
+                "records": {
+                    gid: [
+                        {
+                            "key": r.key,
+                            "value": recording.encode(r.value),
+                            "atol": r.atol,
+                            "rtol": r.rtol,
+                            "description": r.description,
+                            "hidden": r.hidden,
+                        }
+                        for r in items
+                    ]
+                    for gid, items in reference.items()
+                },
+            }
+            cache_file.write_text(json.dumps(payload, sort_keys=True), encoding="utf-8")
+    if strict and reference.problems:
+        raise GradingSetupError(reference.problems[0])
+    return reference
