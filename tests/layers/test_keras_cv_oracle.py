@@ -129,3 +129,22 @@ def test_cutmix_label_weight_is_the_clipped_area_keras_cv_uses_the_unclipped_one
     # that hang over a border: the partner's share is overstated.
     assert (their_weight >= their_area - 1e-6).all()
     assert (their_weight - their_area > 0.05).mean() > 0.1
+
+
+def test_drop_path_agrees_with_keras_cv():
+    # Same convention in both: per-sample drop, kept samples scaled by 1 / (1 - rate) during
+    # training, identity at inference. Drop fractions over 4000 samples agree within 4
+    # standard errors of a Binomial(4000, 0.3) difference.
+    rate, n = 0.3, 4000
+    x = np.ones((n, 3, 2), "float32")
+    outputs = {
+        "ours": np.asarray(kl.DropPath(rate, seed=2)(x, training=True)),
+        "keras-cv": np.asarray(keras_cv.layers.DropPath(rate=rate, seed=2)(tf.constant(x), training=True)),
+    }
+    for out in outputs.values():
+        np.testing.assert_allclose(np.unique(out), [0.0, 1 / (1 - rate)], rtol=1e-6)
+        assert (out.min(axis=(1, 2)) == out.max(axis=(1, 2))).all()  # whole samples
+    dropped = {name: (out[:, 0, 0] == 0).mean() for name, out in outputs.items()}
+    assert abs(dropped["ours"] - dropped["keras-cv"]) < 4 * np.sqrt(2 * rate * (1 - rate) / n)
+    np.testing.assert_array_equal(keras_cv.layers.DropPath(rate=rate)(tf.constant(x)), x)
+    np.testing.assert_array_equal(kl.DropPath(rate)(x), x)
