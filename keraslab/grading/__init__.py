@@ -48,9 +48,16 @@ What is guaranteed:
 
 What is not guaranteed:
 
-- Plain ``assert`` test cells (nbgrader style) run in the student's kernel, so a student who
-  removes asserts with an AST transformer while letting the receipt through passes them.
-  They keep nbgrader's guarantees; use `record` for anything that matters.
+- Plain ``assert`` test cells (nbgrader style) are decided in the grader's process
+  (`keraslab.grading.asserts`): the kernel sends the values of the calls of the solution's
+  names (and of the test's variables) and the grader evaluates the assertion on them with its
+  own builtins and modules, so patched builtins, NumPy or an AST transformer cannot pass a
+  wrong value. Left to the kernel, with nbgrader's guarantees only: asserts inside loops,
+  functions, comprehensions or lambdas, and checks on values that are not plain data (a
+  model). The test's own data are computed in the student's kernel. Use `record` for
+  anything that matters.
+- An answer that imports keraslab's own implementation of the exercise (the sandbox mounts the
+  package) runs and scores; it is flagged in the gradebook's ``flags`` column.
 - A result that can be guessed without solving the exercise (a shape, a boolean) can be
   returned or forged; record values that depend on hidden inputs.
 - Hidden tests run in the student's kernel, which sees their code. A determined student can

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import nbformat
 
+from keraslab.grading import asserts
 from keraslab.grading import notebook as nbg
 from keraslab.grading import release as releasing
 from keraslab.grading.execute import Step
@@ -80,6 +81,8 @@ class Assignment:
     sha256: str
     tasks: dict = dataclasses.field(default_factory=dict)
     files: dict = dataclasses.field(default_factory=dict)
+    names: asserts.Names | None = None
+    scope: asserts.GraderScope | None = None
 
     @classmethod
     def from_path(cls, path, *, exclude=()) -> Assignment:
@@ -116,6 +119,7 @@ class Assignment:
             for c in template.cells
             if nbg.is_manually_graded(c) and not nbg.is_graded_answer(c)
         }
+        names = asserts.assignment_names(template)
         if not (questions or manual or tasks):
             raise GradingSetupError(
                 f"{str(path)!r} has no graded cells (nbgrader grade: true or task: true)"
@@ -135,6 +139,8 @@ class Assignment:
             secret=nbg.secret_text(solution),
             sha256=hashlib.sha256(raw).hexdigest(),
             files=files,
+            names=names,
+            scope=asserts.GraderScope(names.imports),
         )
 
     @property
@@ -204,6 +210,7 @@ class Merged:
     missing: list[str]
     unchanged: list[str] = dataclasses.field(default_factory=list)
     matched: int = 0
+    student_code: list[str] = dataclasses.field(default_factory=list)
 
 
 def merge(assignment: Assignment, student_cells) -> Merged:
@@ -229,6 +236,7 @@ def merge(assignment: Assignment, student_cells) -> Merged:
             extras[anchor].append(_plain_cell(cell["cell_type"], nbg.cell_source(cell)))
     cells = list(extras[None])
     tampered, missing, unchanged = [], [], []
+    solution_ids = {nbg.grade_id(c) for c in assignment.template.cells if nbg.is_solution(c)}
     for template_cell in assignment.template.cells:
         gid = nbg.grade_id(template_cell)
         if gid is None:
@@ -252,7 +260,63 @@ def merge(assignment: Assignment, student_cells) -> Merged:
         cells.append(cell)
         cells.extend(extras[gid])
     matched = len(set(answers) - RELEASE_CELL_IDS)
-    return Merged(cells, tampered, missing, unchanged, matched)
+    student_code = [
+        nbg.cell_source(cell)
+        for gid, cell in answers.items()
+        if cell.get("cell_type") == "code" and gid in solution_ids
+    ] + [
+        nbg.cell_source(cell)
+        for group in extras.values()
+        for cell in group
+        if cell.cell_type == "code"
+    ]
+    return Merged(cells, tampered, missing, unchanged, matched, student_code)
+
+
+def keraslab_answers(assignment: Assignment, student_code) -> list[str]:
+    """What the student's own code takes from keraslab among the names the exercise asks
+    for (``keraslab.diagnostics.loss_noise`` for a ``loss_noise`` answer), for the gradebook:
+    the sandbox mounts the package, so such an answer runs and scores."""
+    wanted = assignment.names.solution if assignment.names else frozenset()
+    found = set()
+    for source in student_code:
+        tree = asserts._parse(source)
+        if tree is None:
+            continue
+        aliases = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("keraslab"):
+                for alias in node.names:
+                    if alias.name == "*" or {alias.name, alias.asname} & wanted:
+                        found.add(f"{node.module}.{alias.name}")
+                    else:
+                        aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name.startswith("keraslab"):
+                        aliases[alias.asname or alias.name.split(".")[0]] = (
+                            alias.name if alias.asname else alias.name.split(".")[0]
+                        )
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr in wanted:
+                dotted = _dotted(node.value)
+                if dotted is None:
+                    continue
+                head, _, rest = dotted.partition(".")
+                if head in aliases:
+                    module = aliases[head] + (f".{rest}" if rest else "")
+                    found.add(f"{module}.{node.attr}")
+    return sorted(found)
+
+
+def _dotted(node) -> str | None:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    return ".".join([node.id, *reversed(parts)])
 
 
 def is_other_notebook(assignment: Assignment, merged: Merged) -> bool:
@@ -282,8 +346,12 @@ def _receipt_call(nonce: str) -> str:
     return f'\n__import__("keraslab.grading.recording", fromlist=["receipt"]).receipt("{nonce}")'
 
 
-def plan(cells) -> list[Step]:
-    """Turns merged cells into steps: test cells split into visible and hidden parts."""
+def plan(cells, names: asserts.Names | None = None) -> list[Step]:
+    """Turns merged cells into steps: test cells split into visible and hidden parts.
+
+    With ``names`` (`Assignment.names`), plain asserts of test parts are instrumented to be
+    decided in the grader (`keraslab.grading.asserts`).
+    """
     steps = []
     for index, cell in enumerate(cells):
         if cell.cell_type != "code" or not nbg.cell_source(cell).strip():
@@ -306,6 +374,9 @@ def plan(cells) -> list[Step]:
             parts = [(False, "pass")]
         for hidden, code in parts:
             nonce = secrets.token_hex(16)
+            checks = []
+            if names is not None:
+                code, checks = asserts.instrument(code, nonce, names)
             steps.append(
                 Step(
                     code + _receipt_call(nonce),
@@ -313,6 +384,7 @@ def plan(cells) -> list[Step]:
                     gid,
                     index,
                     nonce,
+                    checks,
                 )
             )
     return steps

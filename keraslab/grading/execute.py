@@ -24,7 +24,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from keraslab.grading import sandbox as sandboxing
-from keraslab.grading.recording import RECEIPT_MIME, RECORD_MIME
+from keraslab.grading.recording import LEAF_MIME, RECEIPT_MIME, RECORD_MIME
 
 TIMEOUT_ERROR_NAME = "CellTimeoutError"
 
@@ -45,6 +45,8 @@ class Step:
         grade_id: the nbgrader id of the cell it comes from, if any.
         cell_index: position of that cell in the graded notebook.
         nonce: for test parts, the secret the appended receipt call must echo back.
+        checks: for test parts, the asserts the grader decides itself
+            (`keraslab.grading.asserts.Check`).
     """
 
     source: str
@@ -52,6 +54,7 @@ class Step:
     grade_id: str | None = None
     cell_index: int = 0
     nonce: str | None = None
+    checks: list = dataclasses.field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -109,8 +112,9 @@ class _FixedSpecManager(KernelSpecManager):
         return {"keraslab-grading": ""}
 
 
-# Outputs the grader reads to score: a record or receipt is kept whatever was printed before.
-GRADING_MIMES = (RECORD_MIME, RECEIPT_MIME)
+# Outputs the grader reads to score: records, receipts and assert values are kept whatever
+# was printed before.
+GRADING_MIMES = (RECORD_MIME, RECEIPT_MIME, LEAF_MIME)
 
 
 class _CappedClient(NotebookClient):

@@ -46,6 +46,7 @@ from keraslab.grading.assignment import (  # noqa: F401  (public names of this m
     Merged,
     Question,
     is_other_notebook,
+    keraslab_answers,
     merge,
     plan,
     read_submission,
@@ -96,6 +97,9 @@ def grade_submission(assignment, reference, path, student, *, sandbox, limits) -
             result.questions = _zero(assignment, f"not graded: not {assignment.name}")
             return result  # nothing to grade by hand either: it belongs to another notebook
         result.tampered, result.missing = merged.tampered, merged.missing
+        result.flags = [
+            f"uses {name}" for name in keraslab_answers(assignment, merged.student_code)
+        ]
         result.hand = hand_graded(assignment, merged.unchanged, merged.missing)
         steps, execution = run_notebook(
             merged.cells,
@@ -104,6 +108,7 @@ def grade_submission(assignment, reference, path, student, *, sandbox, limits) -
             sandbox=sandbox,
             limits=limits,
             files=assignment.files,
+            names=assignment.names,
         )
         result.status = execution.status
         result.message = execution.message

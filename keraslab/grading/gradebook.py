@@ -61,6 +61,7 @@ class SubmissionResult:
     total_seconds: float = 0.0
     hand: list[HandGraded] = dataclasses.field(default_factory=list)
     feedback_file: str = ""
+    flags: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def total(self) -> float:
@@ -188,6 +189,7 @@ def write_gradebook(assignment, results: list[SubmissionResult], path: Path) -> 
                 "status",
                 "tampered",
                 "missing",
+                "flags",
                 "submission",
                 "feedback",
                 "message",
@@ -209,6 +211,7 @@ def write_gradebook(assignment, results: list[SubmissionResult], path: Path) -> 
                     result.status,
                     " ".join(result.tampered),
                     " ".join(result.missing),
+                    "; ".join(result.flags),
                     result.path,
                     result.feedback_file,
                     result.message,

@@ -19,7 +19,7 @@ from keraslab.grading.assignment import Assignment, GradingSetupError, merge, pl
 from keraslab.grading.execute import execute_steps
 from keraslab.grading.scoring import Record, _part_problem, records_by_question
 
-REFERENCE_FORMAT = 2
+REFERENCE_FORMAT = 3
 
 
 class Reference(dict):
@@ -30,9 +30,11 @@ class Reference(dict):
             cleanly).
     """
 
-    def __init__(self, records=(), problems=()):
+    def __init__(self, records=(), problems=(), checks=None):
         super().__init__(records)
         self.problems = list(problems)
+        # grade_id -> per test part -> per check: held in the grader for the solution.
+        self.checks = dict(checks or {})
 
 
 def _scratch_dir() -> Path:
@@ -41,11 +43,19 @@ def _scratch_dir() -> Path:
 
 
 def run_notebook(
-    cells, submission_bytes: bytes | None, submission_name: str, *, sandbox, limits, files=None
+    cells,
+    submission_bytes: bytes | None,
+    submission_name: str,
+    *,
+    sandbox,
+    limits,
+    files=None,
+    names=None,
 ):
     """Runs merged cells in a fresh kernel; the submission and ``files`` (``{relative path:
-    file}``, the assignment's other files) lie in its working directory."""
-    steps = plan(cells)
+    file}``, the assignment's other files) lie in its working directory. ``names``
+    (`Assignment.names`) has plain asserts decided in the grader."""
+    steps = plan(cells, names)
     scratch = _scratch_dir()
     try:
         workdir, _ = sandboxing.scratch_layout(scratch)
@@ -76,7 +86,26 @@ def run_solution(assignment: Assignment, *, sandbox, limits):
         sandbox=sandbox,
         limits=limits,
         files=assignment.files,
+        names=assignment.names,
     )
+
+
+def check_outcomes(assignment: Assignment, steps, execution) -> dict[str, list[list[bool]]]:
+    """Per question, per test part (in order), whether each check held in the grader.
+
+    Only checks that hold for the solution are enforced on students.
+    """
+    from keraslab.grading import asserts
+
+    outcomes: dict[str, list[list[bool]]] = {}
+    for step, result in zip(steps, execution.results, strict=True):
+        if step.kind == "cell":
+            continue
+        kept = asserts.kept_values(result.outputs, step.nonce)
+        outcomes.setdefault(step.grade_id, []).append(
+            [asserts.decide(check, kept, assignment.scope) == asserts.PASS for check in step.checks]
+        )
+    return outcomes
 
 
 def reference_problems(assignment: Assignment, steps, execution) -> list[str]:
@@ -132,6 +161,7 @@ def _read_cache(cache_file: Path, assignment: Assignment) -> Reference | None:
                 for gid, records in cached["records"].items()
             },
             cached.get("problems", []),
+            cached.get("checks", {}),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # a damaged cache is recomputed
@@ -162,6 +192,7 @@ def compute_reference(
         reference = Reference(
             records_by_question(steps, execution),
             reference_problems(assignment, steps, execution),
+            check_outcomes(assignment, steps, execution),
         )
         if cache_file is not None:
             cache_file.parent.mkdir(parents=True, exist_ok=True)
@@ -169,6 +200,7 @@ def compute_reference(
                 "format": REFERENCE_FORMAT,
                 "sha256": assignment.sha256,
                 "problems": reference.problems,
+                "checks": reference.checks,
                 "records": {
                     gid: [
                         {

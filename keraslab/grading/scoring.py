@@ -105,6 +105,23 @@ def _part_problem(step: Step, result, execution: Execution) -> str | None:
     return None
 
 
+def _check_problem(assignment, step: Step, result, reference_part) -> str | None:
+    """Why a part's asserts fail when the grader decides them, or `None`."""
+    if not step.checks or not reference_part or assignment.scope is None:
+        return None
+    from keraslab.grading import asserts
+
+    held = reference_part[0]
+    kept = asserts.kept_values(result.outputs, step.nonce)
+    for number, check in enumerate(step.checks):
+        if number < len(held) and held[number]:
+            if asserts.decide(check, kept, assignment.scope) != asserts.PASS:
+                if step.kind == "hidden":
+                    return "the hidden tests fail when the grader checks them"
+                return f"the visible tests fail when the grader checks line {check.line}"
+    return None
+
+
 def _visible_output(parts) -> str:
     pieces, size = [], 0
     for step, result in parts:
@@ -127,12 +144,15 @@ def score(
     for step, result in zip(steps, execution.results, strict=True):
         if step.kind != "cell":
             parts[step.grade_id].append((step, result))
+    enforced = getattr(reference, "checks", {})
     results = []
     for question in assignment.questions:
         gid = question.grade_id
         reason = None
-        for step, result in parts.get(gid, []):
-            reason = _part_problem(step, result, execution)
+        for ordinal, (step, result) in enumerate(parts.get(gid, [])):
+            reason = _part_problem(step, result, execution) or _check_problem(
+                assignment, step, result, enforced.get(gid, [])[ordinal : ordinal + 1]
+            )
             if reason:
                 break
         if not parts.get(gid):

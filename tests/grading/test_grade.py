@@ -177,6 +177,7 @@ def test_gradebook_has_one_sorted_row_per_submission(workspace, graded):
         "status",
         "tampered",
         "missing",
+        "flags",
         "submission",
         "feedback",
         "message",
