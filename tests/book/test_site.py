@@ -68,6 +68,20 @@ CHAPTER = textwrap.dedent('''\
     Because the secret answer is forty-two.
     ```
 
+    ```{exercise}
+    :label: ex-two
+
+    Derive it.
+    ```
+
+    `````{only} instructor
+    ````{solution} ex-two
+    :class: dropdown
+
+    A derivation for the instructor, not for students.
+    ````
+    `````
+
     ```{only} instructor
     Teaching note: only for teachers. Answers go between `### BEGIN SOLUTION` and
     `### END SOLUTION`.
@@ -103,7 +117,7 @@ def mini_site(tmp_path_factory):
 
 
 def _chromium_or_skip():
-    from keraslab.book_check import BrowserError, find_chromium
+    from keraslab.book.check import BrowserError, find_chromium
 
     try:
         return find_chromium()
@@ -181,6 +195,10 @@ def test_editions_differ_only_where_they_should(mini_site):
     assert "only for teachers" not in student_page
     assert "only for teachers" in instructor_page
     assert "forty-two" in student_page  # a self-check answer, hidden in a dropdown
+    # An exercise whose solution is for the instructor edition only (Parts 2 and 3).
+    assert "Derive it." in student_page and "Derive it." in instructor_page
+    assert "derivation for the instructor" not in student_page
+    assert "derivation for the instructor" in instructor_page
     assert 'class="solution dropdown' in student_page
     assert 'class="solution dropdown' not in instructor_page
     assert not (student / "_sources").exists()
@@ -206,7 +224,7 @@ def test_a_failing_cell_fails_the_build(tmp_path):
 
 @pytest.mark.slow
 def test_browser_check_passes_on_a_good_site_and_catches_broken_pages(mini_site, tmp_path):
-    from keraslab.book_check import check_site
+    from keraslab.book.check import check_site
 
     chromium = _chromium_or_skip()
     student, _ = mini_site
@@ -217,6 +235,7 @@ def test_browser_check_passes_on_a_good_site_and_catches_broken_pages(mini_site,
     chapter = next(p for p in report.pages if p.page == "chapter.html")
     assert chapter.stats["quiz_mc"] == 1 and chapter.stats["quiz_numeric"] == 1
     assert chapter.stats["solutions"] == 1
+    assert chapter.stats["exercises"] == 2
     assert chapter.stats["mathjax"] >= 2 and chapter.stats["images"] >= 1
     assert (tmp_path / "shot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -250,7 +269,7 @@ def test_browser_check_passes_on_a_good_site_and_catches_broken_pages(mini_site,
 
 @pytest.mark.skipif(not os.environ.get("KERASLAB_BOOK_SITE"), reason="KERASLAB_BOOK_SITE not set")
 def test_built_book_in_the_browser():
-    from keraslab.book_check import check_site
+    from keraslab.book.check import check_site
 
     report = check_site(Path(os.environ["KERASLAB_BOOK_SITE"]), chromium=_chromium_or_skip())
     assert report.ok, report.summary()
@@ -282,3 +301,19 @@ def test_course_notebooks_become_pages_of_the_right_edition(tmp_path):
     book.sync_notebooks(tmp_path / "s", "student", repo=REPO)
     assert page.stat().st_mtime_ns == before
     assert not (tmp_path / "s" / "notebooks" / "old.ipynb").exists()
+
+
+def test_the_leak_scan_looks_for_every_marker_the_grading_tools_define(tmp_path):
+    """One set of markers: the book's scan is built from keraslab.grading.notebook's."""
+    from keraslab.grading import notebook as nbg
+
+    words = [word for pair in nbg.DELIMITERS.values() for word in pair]
+    assert len(words) == 6
+    for word in words + ["instructor-only"]:
+        assert book.FORBIDDEN_IN_STUDENT.search(f"x {word} y"), word
+    # Highlighted code splits a marker over tags and entities; the reader's text joins it.
+    (tmp_path / "index.html").write_text("<p>fine</p>")
+    (tmp_path / "p.html").write_text('<span class="c1">###&nbsp;</span><span>BEGIN</span>\n'
+                                     '<span> MARK</span> <span>SCHEME</span>')
+    assert book.html_to_text('<span>BEGIN</span>\n  <b>MARK</b>&amp;') == "BEGIN MARK&"
+    assert [p for p in book.scan_site(tmp_path) if "BEGIN MARK SCHEME" in p], book.scan_site(tmp_path)

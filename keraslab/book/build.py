@@ -1,14 +1,13 @@
-"""``keraslab book``: build the textbook site and check it.
+"""``keraslab book build``: the textbook site, built strictly, in one of two editions.
 
-``keraslab book build`` turns ``book/`` into a static HTML site with Jupyter Book 1.x. The build is
-strict (the equivalent of ``jupyter-book build -W -n --keep-going``): any Sphinx warning, broken
-reference or failing notebook cell fails it, and the command exits non-zero. Notebook outputs are
-cached by the hash of their code, so a rebuild after a prose edit re-executes nothing.
+The build is strict (the equivalent of ``jupyter-book build -W -n --keep-going``): any Sphinx
+warning, broken reference or failing notebook cell fails it. Notebook outputs are cached by the
+hash of their code, so a rebuild after a prose edit re-executes nothing.
 
 Two editions come from the same sources:
 
 - the student edition (default) holds no instructor-only block and no exercise-notebook solution
-  or hidden test; the build scans its own output to make sure;
+  or hidden test; the build scans its own output to make sure (:mod:`keraslab.book.scan`);
 - the instructor edition (``--instructor``) adds the Sphinx tag ``instructor`` (``{only}
   instructor`` blocks appear) and shows the chapters' exercise solutions open.
 
@@ -21,132 +20,23 @@ The book built is the one of the checkout the command runs in (the current folde
 nearest folder above it that holds ``book/_toc.yml``), or the book folder given with
 ``--source``; its notebooks come from the folders beside it, and its build goes to its own
 ``_build`` folder. The installed keraslab's own files are never used, so a fork builds its book.
-
-``keraslab book check`` opens every page of a built site in headless Chromium (see
-:mod:`keraslab.book_check`).
 """
 
 from __future__ import annotations
 
-import argparse
 import fnmatch
-import html
 import os
-import re
 import shutil
-import sys
 import time
 from pathlib import Path
+
+from keraslab.book.scan import BookError, scan_site
 
 BUILD_FOLDER = "_build"
 EDITIONS = ("student", "instructor")
 SOURCE_SUFFIXES = (".md", ".ipynb", ".rst")
 OK_MARKER = ".keraslab-build-ok"
 NOTEBOOK_PAGES = "notebooks"
-
-# Text that must never reach the student edition: nbgrader's solution / hidden-test / mark-scheme
-# delimiters and anything marked instructor-only.
-FORBIDDEN_IN_STUDENT = re.compile(
-    r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|END HIDDEN TESTS|BEGIN MARK SCHEME"
-    r"|END MARK SCHEME|instructor-only"
-)
-
-# Resources a page would fetch from another host (links the reader may click are fine).
-_EXTERNAL_IN_HTML = [
-    re.compile(r"<script\b[^>]*\bsrc\s*=\s*[\"']?(?:https?:)?//[^\"'\s>]+", re.I),
-    re.compile(r"<link\b(?=[^>]*\brel\s*=\s*[\"']?(?:stylesheet|preload|modulepreload|icon|preconnect|dns-prefetch|prefetch))[^>]*\bhref\s*=\s*[\"']?(?:https?:)?//[^\"'\s>]+", re.I),
-    re.compile(r"<(?:img|iframe|source|video|audio|embed)\b[^>]*\bsrc\s*=\s*[\"']?(?:https?:)?//[^\"'\s>]+", re.I),
-    re.compile(r"@import\s+(?:url\()?\s*[\"']?(?:https?:)?//[^\"'\s)]+", re.I),
-    re.compile(r"url\(\s*[\"']?(?:https?:)?//[^\"'\s)]+", re.I),
-]
-_EXTERNAL_IN_CSS = _EXTERNAL_IN_HTML[3:]
-
-
-class BookError(RuntimeError):
-    """A build or check problem, with a message meant for the reader of the terminal."""
-
-
-# --------------------------------------------------------------------------- parser
-
-
-def configure_parser(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="book_action", metavar="ACTION")
-    build = sub.add_parser(
-        "build",
-        help="build the site (strict: any warning or failing cell fails)",
-        description="Build the textbook site with Jupyter Book, strictly (-W -n --keep-going).",
-    )
-    build.add_argument("--instructor", action="store_true",
-                       help="build the instructor edition (solutions visible)")
-    build.add_argument("--out", type=Path, default=None,
-                       help="build directory; the site goes to OUT/html "
-                            "(default: SOURCE/_build, or SOURCE/_build/instructor with --instructor)")
-    build.add_argument("--clean", action="store_true",
-                       help="remove the build directory and the execution cache first")
-    build.add_argument("--cache", type=Path, default=None,
-                       help="notebook execution cache (default: SOURCE/_build/.jupyter_cache, "
-                            "or OUT/.jupyter_cache when --out is given)")
-    build.add_argument("--exclude", action="append", default=[], metavar="GLOB",
-                       help="leave out toc pages whose name matches GLOB (e.g. 'part3/*'); "
-                            "for quick partial builds while writing")
-    build.add_argument("--source", type=Path, default=None, metavar="BOOK",
-                       help="the book folder to build (default: book/ of the checkout of the "
-                            "current folder)")
-
-    check = sub.add_parser(
-        "check",
-        help="open every page of a built site in headless Chromium and check it",
-        description="Check a built site in a real browser: no external request, no console "
-                    "error, math rendered, quizzes and solutions work, figures load.",
-    )
-    check.add_argument("--site", type=Path, default=None,
-                       help="the built site (default: SOURCE/_build/html)")
-    check.add_argument("--source", type=Path, default=None, metavar="BOOK",
-                       help="the book folder whose site to check (default: book/ of the checkout "
-                            "of the current folder)")
-    check.add_argument("--screenshot", type=Path, default=None,
-                       help="where to save a screenshot of one chapter "
-                            "(default: SITE/../screenshots/chapter.png)")
-    check.add_argument("--chromium", default=None, help="Chromium executable (default: found on PATH)")
-    check.add_argument("--timeout", type=float, default=30.0, help="seconds allowed per page")
-    check.add_argument("--instructor", action="store_true",
-                       help="check the instructor edition (default site: SOURCE/_build/instructor/html; "
-                            "solutions may be shown open)")
-
-
-def main(args: argparse.Namespace) -> int:
-    action = getattr(args, "book_action", None)
-    try:
-        if action == "build":
-            edition = "instructor" if args.instructor else "student"
-            source = find_book(args.source)
-            out = args.out or default_out(source, edition)
-            cache = args.cache
-            if cache is None:
-                cache = default_cache(source) if args.out is None else out / ".jupyter_cache"
-            site = build(edition=edition, out=out, cache=cache, clean=args.clean,
-                         source=source, exclude=args.exclude)
-            print(f"book: {edition} edition at {site / 'index.html'}")
-            return 0
-        if action == "check":
-            from keraslab.book_check import BrowserError, check_site
-
-            edition = "instructor" if args.instructor else "student"
-            site = args.site or default_out(find_book(args.source), edition) / "html"
-            try:
-                report = check_site(site, screenshot=args.screenshot, chromium=args.chromium,
-                                    timeout=args.timeout, hidden_solutions=not args.instructor)
-            except BrowserError as exc:
-                raise BookError(str(exc)) from exc
-            print(report.summary())
-            return 0 if report.ok else 1
-    except BookError as exc:
-        print(f"keraslab book: {exc}", file=sys.stderr)
-        return 1
-    print("usage: keraslab book {build,check} [options]  (see keraslab book ACTION --help)",
-          file=sys.stderr)
-    return 2
-
 
 # --------------------------------------------------------------------------- which book
 
@@ -418,37 +308,3 @@ def build(*, edition: str = "student", out: Path | None = None, cache: Path | No
     marker.write_text(edition, encoding="utf-8")
     print(f"book: built in {elapsed:.0f} s")
     return html
-
-
-def scan_site(site: Path, *, edition: str = "student") -> list[str]:
-    """Static checks of a built site: no resource from another host in any page or stylesheet,
-    and (student edition) no solution, hidden-test or instructor-only text anywhere.
-    """
-    site = Path(site)
-    if not (site / "index.html").is_file():
-        raise BookError(f"no built site at {site} (run `keraslab book build` first)")
-    problems = []
-    for path in sorted(site.rglob("*")):
-        if not path.is_file() or path.suffix not in {".html", ".css", ".js", ".txt", ".json", ".ipynb", ".md"}:
-            continue
-        rel = path.relative_to(site).as_posix()
-        if rel.startswith("_static/mathjax/"):
-            continue  # MathJax itself: its source mentions CDNs it is configured not to use
-        text = path.read_text(encoding="utf-8", errors="replace")
-        if path.suffix == ".html":
-            patterns = _EXTERNAL_IN_HTML
-        elif path.suffix == ".css":
-            patterns = _EXTERNAL_IN_CSS
-        else:
-            patterns = []
-        for pattern in patterns:
-            for match in pattern.finditer(text):
-                problems.append(f"{rel}: loads from another host: {match.group(0)[:160]}")
-        if edition == "student" and not rel.startswith("_static/"):
-            if path.suffix == ".html":
-                # Inline code is split into one <span> per word: search the text as read.
-                text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", text)))
-            for match in FORBIDDEN_IN_STUDENT.finditer(text):
-                problems.append(f"{rel}: instructor-only text in the student edition: "
-                                f"{match.group(0)!r}")
-    return problems

@@ -10,7 +10,8 @@ when:
 - all its images load (``naturalWidth > 0``), and a lab results page (``labs/labN.html``) has some;
 - each jupyterquiz question, answered wrong then right, shows the feedback written for that
   answer (multiple choice: clicked with the mouse; numeric: typed and sent with Enter);
-- each sphinx-exercise solution in a dropdown is hidden until its button is clicked, then shown.
+- each sphinx-exercise exercise has its numbered title, and each solution in a dropdown is hidden
+  until its button is clicked, then shown.
 
 Chromium is driven over ``--remote-debugging-pipe``, so nothing but the standard library is needed.
 """
@@ -193,6 +194,18 @@ class Browser:
             raise BrowserError(f"script failed in the page: {text}")
         return result.get("result", {}).get("value")
 
+    def wait_for(self, condition: str, limit_ms: int = 3000):
+        """The value of the JavaScript expression ``condition`` once it is truthy (or when
+        ``limit_ms`` have passed)."""
+        return self.evaluate(_WAIT_FOR % {"condition": condition, "limit": limit_ms},
+                             timeout=limit_ms / 1000 + self.timeout)
+
+    def flush_events(self) -> list[dict]:
+        """Every event Chromium sent before now: a round trip, since replies and events come
+        back over the pipe in order."""
+        self.evaluate("0")
+        return self.drain_events()
+
     def click(self, x: float, y: float):
         for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
             self.page("Input.dispatchMouseEvent", {
@@ -250,10 +263,28 @@ _WAIT_READY = """
   if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
     await MathJax.startup.promise;
   }
-  await new Promise(r => setTimeout(r, 300));
+  await document.fonts.ready;
+  // Two frames: whatever the page's scripts changed on load has been laid out.
+  await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
   return true;
 })()
 """
+
+# Evaluates CONDITION (a JavaScript expression) until it is truthy or LIMIT ms have passed, and
+# returns its last value: the check waits for the state it expects, never for a fixed time.
+_WAIT_FOR = """
+(async () => {
+  const deadline = performance.now() + %(limit)d;
+  for (;;) {
+    const value = (%(condition)s);
+    if (value || performance.now() > deadline) return value;
+    await new Promise(r => setTimeout(r, 10));
+  }
+})()
+"""
+
+# How long a click may take to show its effect (feedback, an opened dropdown).
+REACTION_MS = 3000
 
 _INSPECT = """
 (() => {
@@ -269,6 +300,9 @@ _INSPECT = """
     math_errors: document.querySelectorAll('mjx-merror').length,
     images: imgs.length,
     broken_images: broken,
+    exercises: document.querySelectorAll('.exercise').length,
+    exercises_untitled: Array.from(document.querySelectorAll('.exercise')).filter(
+      e => !(e.querySelector('.admonition-title') || {}).textContent).length,
     solutions: Array.from(document.querySelectorAll('.solution.dropdown')).map(
       (s, i) => { s.dataset.kls = i; return i; }).length,
     open_solutions: document.querySelectorAll('.solution:not(.dropdown)').length,
@@ -312,6 +346,9 @@ _FEEDBACK = """
           text: fb.textContent.trim()};
 })(document.querySelector('.Quiz[data-klq="%d"] .Feedback'))
 """
+
+# The feedback of quiz J once it shows the state expected (RIGHT: true or false).
+_FEEDBACK_SHOWN = "((fb) => fb.visible && fb.correct === %(right)s && fb)(%(feedback)s)"
 
 _FEEDBACK_TEXT = """
 ((html) => { const d = document.createElement('div'); d.innerHTML = html; return d.textContent.trim(); })(%s)
@@ -362,7 +399,7 @@ class Report:
             f"book check: {len(self.pages)} pages in {self.browser} ({self.seconds:.0f} s): "
             f"{self.total('mathjax')} formulas typeset, {self.total('images')} images, "
             f"{self.total('quiz_mc') + self.total('quiz_numeric')} quiz questions answered, "
-            f"{self.total('solutions')} solutions opened",
+            f"{self.total('exercises')} exercises, {self.total('solutions')} solutions opened",
         ]
         if self.screenshot:
             lines.append(f"book check: screenshot at {self.screenshot}")
@@ -417,6 +454,15 @@ def _judge(result: PageResult, what: str, state: str, fb: dict, expected: str) -
                                f"expected {expected!r}")
 
 
+def _wait_feedback(browser: Browser, j: int, state: str) -> dict:
+    """Quiz J's feedback once it shows the STATE ("right" or "wrong") answer's feedback, or as it
+    is when that has not happened within REACTION_MS."""
+    shown = browser.wait_for(_FEEDBACK_SHOWN % {
+        "right": "true" if state == "right" else "false", "feedback": _FEEDBACK % j,
+    }, REACTION_MS)
+    return shown or browser.evaluate(_FEEDBACK % j)
+
+
 def _check_quizzes(browser: Browser, result: PageResult, stats: dict) -> None:
     kinds = browser.evaluate(_TAG_QUIZZES)
     stats["quiz_mc"] = kinds.count("mc")
@@ -435,8 +481,7 @@ def _check_quizzes(browser: Browser, result: PageResult, stats: dict) -> None:
                                        (right[0], "right", "Correct!")):
                 box = browser.evaluate(_ELEMENT_CENTER % (selector, k))
                 browser.click(box["x"], box["y"])
-                time.sleep(0.15)
-                fb = browser.evaluate(_FEEDBACK % j)
+                fb = _wait_feedback(browser, j, state)
                 _judge(result, what, state, fb,
                        _expected_text(browser, answers[k]["feedback"], fallback))
         elif kind == "numeric":
@@ -460,8 +505,7 @@ def _check_quizzes(browser: Browser, result: PageResult, stats: dict) -> None:
                 browser.click(box["x"], box["y"])
                 browser.evaluate(f"document.querySelector({selector}).value = ''")
                 browser.type_and_enter(repr(float(value)))
-                time.sleep(0.15)
-                _judge(result, what, state, browser.evaluate(_FEEDBACK % j), expected)
+                _judge(result, what, state, _wait_feedback(browser, j, state), expected)
 
 
 def _check_solutions(browser: Browser, result: PageResult, stats: dict) -> None:
@@ -476,8 +520,8 @@ def _check_solutions(browser: Browser, result: PageResult, stats: dict) -> None:
         button = json.dumps(_SOLUTION_BUTTON.format(i=i))
         box = browser.evaluate(_ELEMENT_CENTER % (button, 0))
         browser.click(box["x"], box["y"])
-        time.sleep(0.5)  # the dropdown animates open
-        if not browser.evaluate(_SOLUTION_STATE % i)["shown"]:
+        # The dropdown animates open: wait until its content is visible.
+        if not browser.wait_for(f"({_SOLUTION_STATE % i}).shown", REACTION_MS):
             result.problems.append(f"solution {i + 1} stays hidden after its button is clicked")
 
 
@@ -507,6 +551,8 @@ def check_page(browser: Browser, base_url: str, page: str, timeout: float,
         result.problems.append(f"{stats['math_errors']} MathJax error(s) in formulas")
     if stats["broken_images"]:
         result.problems.append(f"images that did not load: {stats['broken_images'][:5]}")
+    if stats["exercises_untitled"]:
+        result.problems.append(f"{stats['exercises_untitled']} exercise(s) without a title")
     if LAB_RESULTS_PAGE.fullmatch(page) and not stats["images"]:
         result.problems.append("a lab results page without figures")
     if hidden_solutions and stats["open_solutions"]:
@@ -514,8 +560,7 @@ def check_page(browser: Browser, base_url: str, page: str, timeout: float,
                                "(give them `:class: dropdown`)")
     _check_quizzes(browser, result, stats)
     _check_solutions(browser, result, stats)
-    time.sleep(0.1)
-    events.extend(browser.drain_events())
+    events.extend(browser.flush_events())
     errors, external = _console_problems(events, browser.session)
     result.problems.extend(f"console error: {e}" for e in errors)
     result.problems.extend(f"request to another host: {u}" for u in sorted(set(external)))
