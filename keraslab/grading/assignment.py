@@ -85,8 +85,13 @@ class Assignment:
     scope: asserts.GraderScope | None = None
 
     @classmethod
-    def from_path(cls, path, *, exclude=()) -> Assignment:
-        """Reads a solution notebook; ``exclude``: paths never copied as assignment files."""
+    def from_path(cls, path, *, exclude=(), files: bool = True) -> Assignment:
+        """Reads a solution notebook.
+
+        Args:
+            exclude: paths never copied as assignment files.
+            files: copy the other files of the notebook's folder next to each submission.
+        """
         path = Path(path)
         try:
             raw = path.read_bytes()
@@ -101,7 +106,7 @@ class Assignment:
                 warnings.simplefilter("ignore", releasing.PossibleLeakWarning)
                 template = releasing.release_notebook(solution, path.name, keep_hidden_tests=True)
                 released = releasing.release_notebook(solution, path.name)
-            files = releasing.assignment_files(path.parent) if path.parent.is_dir() else {}
+            files = releasing.assignment_files(path.parent) if files else {}
         except (nbg.NotebookFormatError, UnicodeDecodeError) as error:
             raise GradingSetupError(str(error)) from None
         excluded = [Path(p).resolve() for p in exclude]

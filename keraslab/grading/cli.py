@@ -54,6 +54,11 @@ def configure_grade_parser(parser) -> None:
         action="store_true",
         help="refuse a solution notebook that fails its own tests (default: warn, grade anyway)",
     )
+    parser.add_argument(
+        "--no-files",
+        action="store_true",
+        help="do not copy the other files of the solution's folder next to each submission",
+    )
 
 
 def grade_main(args) -> int:
@@ -82,6 +87,7 @@ def grade_main(args) -> int:
             cache_dir=args.cache_dir,
             progress=not args.no_progress,
             strict=args.strict,
+            files=not args.no_files,
         )
     except (grading.GradingSetupError, ValueError, RuntimeError) as error:
         print(f"keraslab grade: error: {error}", file=sys.stderr)

@@ -201,6 +201,7 @@ def grade(
     cache_dir=None,
     progress=True,
     strict: bool = False,
+    files: bool = True,
 ) -> list[SubmissionResult]:
     """Grades submissions against a solution notebook and writes gradebook and feedback.
 
@@ -218,6 +219,8 @@ def grade(
         progress: `True` reports progress on stderr (a bar on a terminal, else a line per
             submission), `False` not at all; or a stream to write the lines to.
         strict: refuse a solution notebook that fails its own tests instead of warning.
+        files: copy the other files of the solution's folder (data, images) next to each
+            submission; folders of notebooks or grades are never copied.
 
     Returns:
         One `SubmissionResult` per submission, in the order given.
@@ -237,7 +240,7 @@ def grade(
     paths = _submission_paths(submissions)
     cache_dir = out / ".reference-cache" if cache_dir is None else cache_dir
     # Never copy grades, caches or submissions into a sandbox as "assignment files".
-    assignment = Assignment.from_path(against, exclude=[out, cache_dir, *paths])
+    assignment = Assignment.from_path(against, exclude=[out, cache_dir, *paths], files=files)
     stream = sys.stderr if progress is True else (progress or None)
     reporter = Progress(stream, len(paths))
     cached = (Path(cache_dir) / f"reference-{assignment.sha256[:24]}.json").exists()

@@ -25,6 +25,7 @@ keraslab release solutions/ --out exercises/ --scan book/_build/html   # CI: no 
 from __future__ import annotations
 
 import html
+import os
 import re
 import sys
 import warnings
@@ -247,43 +248,52 @@ def collect_notebooks(paths) -> list[Path]:
 def assignment_files(folder) -> dict[str, Path]:
     """The other files of an assignment folder (data, images...): ``{relative path: file}``.
 
-    Notebooks, hidden files, caches and folders that hold notebooks (submissions, grades) are
-    left out.
+    Left out: notebooks, hidden files and folders, caches, and any folder below that holds
+    notebooks or a gradebook (submissions, grades of an earlier run: never copy other
+    students' work or marks next to a submission).
 
     Raises:
-        ReleaseError: they add up to more than `MAX_ASSIGNMENT_FILE_BYTES`.
+        ReleaseError: they add up to more than `MAX_ASSIGNMENT_FILE_BYTES` (keep the
+            assignment in a folder of its own, or pass ``--no-files``).
     """
     folder = Path(folder)
     found, total = {}, 0
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder)
-        if any(part.startswith((".", "__pycache__")) for part in relative.parts):
-            continue
-        if not path.is_file() or path.is_symlink() or path.suffix == ".ipynb":
-            continue
-        if any(any(parent.glob("*.ipynb")) for parent in _parents_below(folder, path)):
-            continue
-        total += path.stat().st_size
-        if total > MAX_ASSIGNMENT_FILE_BYTES:
-            raise ReleaseError(
-                f"the files next to the notebooks in {str(folder)!r} add up to more than "
-                f"{MAX_ASSIGNMENT_FILE_BYTES // 1024**2} MB: keep only the assignment's files there"
-            )
-        found[relative.as_posix()] = path
+    for root, dirs, files in os.walk(folder):
+        root_path = Path(root)
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if not d.startswith(".") and d != "__pycache__" and not _holds_work(root_path / d)
+        )
+        for name in sorted(files):
+            path = root_path / name
+            if name.startswith(".") or path.suffix == ".ipynb" or path.is_symlink():
+                continue
+            if not path.is_file():
+                continue
+            total += path.stat().st_size
+            if total > MAX_ASSIGNMENT_FILE_BYTES:
+                raise ReleaseError(
+                    f"the files next to the notebooks in {str(folder)!r} add up to more than "
+                    f"{MAX_ASSIGNMENT_FILE_BYTES // 1024**2} MB: keep each assignment in a "
+                    "folder of its own, or pass --no-files"
+                )
+            found[path.relative_to(folder).as_posix()] = path
     return found
 
 
 MAX_ASSIGNMENT_FILE_BYTES = 200 * 1024**2
+_WORK_FILES = ("gradebook.csv", "hand_grading.csv")
 
 
-def _parents_below(folder: Path, path: Path) -> list[Path]:
-    """The folders between ``folder`` (excluded) and ``path``."""
-    parents = []
-    for parent in path.parents:
-        if parent == folder:
-            break
-        parents.append(parent)
-    return parents
+def _holds_work(directory: Path) -> bool:
+    """A folder of notebooks (submissions) or grades, directly inside."""
+    try:
+        return any(
+            entry.suffix == ".ipynb" or entry.name in _WORK_FILES for entry in directory.iterdir()
+        )
+    except OSError:
+        return True
 
 
 def release_files(
@@ -294,6 +304,7 @@ def release_files(
     strict: bool = False,
     header=None,
     footer=None,
+    files: bool = True,
 ) -> dict[Path, str | bytes]:
     """Releases every solution notebook; returns ``{target path: released JSON text}``, plus
     the assignment's other files (``{target path: bytes}``) from the notebooks' folders.
@@ -316,7 +327,7 @@ def release_files(
         )
         if source.parent not in folders:
             folders.append(source.parent)
-    for folder in folders:
+    for folder in folders if files else []:
         for relative, path in assignment_files(folder).items():
             target = out_dir / relative
             if path.resolve() != target.resolve():
@@ -435,6 +446,11 @@ def configure_parser(parser) -> None:
         help="refuse notebooks whose solution or hidden-test lines also stand in visible cells "
         "(default: warn)",
     )
+    parser.add_argument(
+        "--no-files",
+        action="store_true",
+        help="copy only notebooks, not the other files of the notebooks' folders",
+    )
     parser.add_argument("--header", help="a notebook whose cells go first (nbgrader's header)")
     parser.add_argument("--footer", help="a notebook whose cells go last (nbgrader's footer)")
 
@@ -453,6 +469,7 @@ def main(args) -> int:
                 strict=args.strict,
                 header=header,
                 footer=footer,
+                files=not args.no_files,
             )
         for warning in caught:
             print(f"keraslab release: warning: {warning.message}", file=sys.stderr)

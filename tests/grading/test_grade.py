@@ -67,9 +67,8 @@ def workspace(tmp_path_factory):
     fx.write(plain, submissions / "no_colab_cells.ipynb")
     # Saved with 70 MB of outputs, which the grader never looks at.
     heavy = fx.build_submission(correct)
-    heavy.cells[-1 if heavy.cells[-1].cell_type == "code" else 1].outputs = [
-        {"output_type": "stream", "name": "stdout", "text": "z" * (70 * 1024**2)}
-    ]
+    first_code = next(c for c in heavy.cells if c.cell_type == "code")
+    first_code.outputs = [{"output_type": "stream", "name": "stdout", "text": "z" * 70 * 1024**2}]
     fx.write(heavy, submissions / "saved_outputs.ipynb")
     (submissions / "empty.ipynb").write_text("")
     (submissions / "corrupt.ipynb").write_text('{"cells": [{"cell_type": "code", "sou')

@@ -184,3 +184,25 @@ def test_feedback_file_names_differ_for_every_student():
     assert len(set(folded)) == len(students)
     assert all("/" not in name and not name.startswith(".") for name in names)
     assert gradebooks.ascii_file_name("Zo\u00eb.md") == "Zo-u00eb.md"
+
+
+def test_assignment_files_never_include_submissions_or_grades(tmp_path):
+    source = course.write_source(tmp_path)
+    (source / "images").mkdir()
+    (source / "images" / "jupyter.png").write_bytes(b"\x89PNG")
+    (source / ".secret").write_text("hidden")
+    for folder, name in (("grades", "gradebook.csv"), ("submitted", "alice.ipynb")):
+        (source / folder).mkdir()
+        (source / folder / name).write_text("{}")
+        (source / folder / "notes.txt").write_text("other students' work")
+    assert sorted(releasing.assignment_files(source)) == ["data.txt", "images/jupyter.png"]
+    assignment = grading.Assignment.from_path(source / "problem1.ipynb", files=False)
+    assert assignment.files == {}
+
+
+def test_grading_refuses_autotest_notebooks_with_a_reason(tmp_path):
+    autotest = course.problem1()
+    autotest.cells[2].source = "### AUTOTEST squares(1)"
+    path = course.write(autotest, tmp_path / "auto.ipynb")
+    with pytest.raises(grading.GradingSetupError, match="AUTOTEST directives are not supported"):
+        grading.Assignment.from_path(path)
