@@ -25,6 +25,9 @@ assert np.abs(np.asarray(ours(x)) - np.asarray(core(x))).max() < 1e-5
 mean = x.mean(axis=(1, 2), keepdims=True)
 expected = (x - mean) / np.sqrt(x.var(axis=(1, 2), keepdims=True) + 1e-5)
 assert np.abs(np.asarray(kl.InstanceNorm()(x)) - expected).max() < 1e-4
+ghost = np.asarray(kl.GhostBatchNorm(2)(x, training=True))
+core = keras.layers.BatchNormalization()
+assert np.abs(ghost[2:4] - np.asarray(core(x[2:4], training=True))).max() < 1e-4
 
 # Regularizers: statistical properties in eager mode.
 ones = np.ones((64, 16, 16, 2), "float32")
@@ -48,6 +51,7 @@ inputs = keras.Input((8, 8, 3))
 h = kl.Cutout(3, seed=0)(inputs)
 h = kl.WeightNorm(keras.layers.Conv2D(8, 3, padding="same"))(h)
 h = kl.GroupNorm(2)(h)
+h = kl.GhostBatchNorm(4)(h)
 h = kl.DropBlock2D(0.1, 3, seed=0)(h)
 branch = keras.layers.Conv2D(8, 3, padding="same")(h)
 h = kl.StochasticDepth(0.2, seed=0)([h, kl.DropPath(0.1, seed=0)(branch)])

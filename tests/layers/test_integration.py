@@ -50,6 +50,7 @@ def _dense_model(_, dtype=None):
 MODELS = {
     "GroupNorm": lambda d: _conv_model(lambda dt: kl.GroupNorm(4, dtype=dt), d),
     "InstanceNorm": lambda d: _conv_model(lambda dt: kl.InstanceNorm(dtype=dt), d),
+    "GhostBatchNorm": lambda d: _conv_model(lambda dt: kl.GhostBatchNorm(4, dtype=dt), d),
     "WeightNorm": lambda d: _conv_model(
         lambda dt: kl.WeightNorm(keras.layers.Conv2D(8, 3, padding="same", dtype=dt), dtype=dt), d
     ),
