@@ -1,0 +1,42 @@
+"""The lab results the book shows match the labs' cpu-scale specs, so the two cannot drift apart.
+
+`book/labs/results/labN` is what `keraslab run labN --scale cpu --offline --export ...` wrote.
+If a lab's grid or settings change, this fails until the results are made again.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from keraslab.train.labs import LABS, lab_runs
+from keraslab.train.runner import load_results, resolve_config
+
+RESULTS = Path(__file__).resolve().parents[2] / "book" / "labs" / "results"
+
+
+def _as_json(value):
+    return json.loads(json.dumps(value))
+
+
+@pytest.mark.parametrize("lab", sorted(LABS))
+def test_every_configuration_of_the_cpu_grid_has_its_result(lab):
+    _, _, runs = lab_runs(lab, scale="cpu", overrides={"offline": True})
+    results = {r["name"]: r for r in load_results(RESULTS / lab)}
+    assert sorted(results) == sorted(run["name"] for run in runs)
+    summary = json.loads((RESULTS / lab / "summary.json").read_text())
+    assert summary["lab"] == lab and summary["scale"] == "cpu"
+
+
+@pytest.mark.parametrize("lab", sorted(LABS))
+def test_each_result_was_made_with_its_spec_and_says_how(lab):
+    _, _, runs = lab_runs(lab, scale="cpu", overrides={"offline": True})
+    results = {r["name"]: r for r in load_results(RESULTS / lab)}
+    for run in runs:
+        result = results[run["name"]]
+        expected = _as_json(resolve_config(run))
+        differing = {k: (expected[k], result["config"].get(k)) for k in expected
+                     if result["config"].get(k) != expected[k]}
+        assert not differing, f"{lab}/{run['name']}: spec and result differ on {differing}"
+        assert result["command"].startswith(f"keraslab run {lab} --scale cpu --offline")
+        assert {"keras", "tensorflow", "numpy"} <= set(result["versions"])
