@@ -79,6 +79,10 @@ def main():
     pairs = [
         ("GroupNorm(32)", kl.GroupNorm(32), keras.layers.GroupNormalization(32, epsilon=1e-5)),
         ("InstanceNorm", kl.InstanceNorm(), keras.layers.GroupNormalization(-1, epsilon=1e-5)),
+        # Ghost batches of 8 against one BatchNormalization over the whole batch: what the
+        # per-slice statistics (segment sums) cost.
+        ("GhostBatchNorm(8) vs BatchNormalization", kl.GhostBatchNorm(8),
+         keras.layers.BatchNormalization()),
         ("DropBlock2D(0.1, 7) vs SpatialDropout2D", kl.DropBlock2D(0.1, 7),
          keras.layers.SpatialDropout2D(0.1)),
         ("DropPath(0.1) vs Dropout", kl.DropPath(0.1), keras.layers.Dropout(0.1)),
