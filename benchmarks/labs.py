@@ -1,0 +1,176 @@
+"""How long each lab's full grid takes on this machine, beside the course's lab time, and
+what the runner costs over a plain `model.fit`.
+
+For every lab, the full-scale runs are taken from the lab specs; each distinct model (the
+keys that change its cost: architecture, normalization, regularizer, batch size, input
+size) is built by the runner's own `build_model` and its train step timed on a batch of the
+full-scale input shape (median of `--steps` steps after two warm-up steps, jit-compiled). The estimate is the sum over runs of steps per epoch x epochs x step time, an
+upper bound: it ignores early stopping, and leaves out evaluation and input pipelines.
+Lab 4's backbone pre-training is counted as training the backbone on `pretrain_size` images.
+
+The runner's overhead is one `run_experiment` against a plain `model.fit` of the same model
+on the same arrays with the same batch size: the ratio of their median epoch times
+(target: at most 1.1).
+
+    python benchmarks/labs.py [--labs lab1 lab2] [--steps 5] [--skip-overhead]
+
+Run it with KERAS_BACKEND=jax on a lent GPU to get the figures the README states for one GPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from keraslab.data.tfds import DATASETS  # noqa: E402
+from keraslab.train.labs import LABS, lab_runs  # noqa: E402
+from keraslab.train.runner import _optimizer, build_model, resolve_config  # noqa: E402
+
+# The course's lab times (COURSE_OUTLINE), minutes on one GPU.
+BUDGET_MINUTES = {"lab1": 60, "lab2": 75, "lab3": 60, "lab4": 120, "lab5": 120}
+# Training-split sizes of the TFDS datasets the full scale uses (tf_flowers has one split of
+# 3,670 images; the labs keep 80% of it for training).
+FULL_TRAIN_SIZES = {"mnist": 60000, "fashion_mnist": 60000, "cifar10": 50000, "cifar100": 50000,
+                    "tf_flowers": 2936}
+# The settings that change what one train step costs.
+COST_KEYS = ("model", "dataset", "image_size", "batch_size", "normalization", "filters", "depth",
+             "width", "blocks_per_stage", "regularizer", "block_size", "dense_units", "strategy",
+             "fine_tune_from", "stochastic_depth")
+
+
+def input_shape_of(cfg):
+    info = DATASETS[cfg["dataset"]]
+    size = cfg["image_size"] or info["image_size"]
+    return (size, size, info["channels"]), info["num_classes"]
+
+
+def train_steps(cfg):
+    """Optimizer steps of one full-scale run (no early stopping)."""
+    images = cfg["train_size"] or FULL_TRAIN_SIZES[cfg["dataset"]]
+    images = int(images * float(cfg["data_fraction"]))
+    steps = -(-images // int(cfg["batch_size"])) * int(cfg["epochs"])
+    if cfg["model"] == "transfer" and cfg["strategy"] != "scratch":
+        steps += -(-int(cfg["pretrain_size"]) // int(cfg["batch_size"])) * int(cfg["pretrain_epochs"])
+    return steps
+
+
+def step_seconds(cfg, steps):
+    """Median seconds of one jit-compiled train step of the run's model on a synthetic batch."""
+    input_shape, num_classes = input_shape_of(cfg)
+    keras.utils.set_random_seed(0)
+    model = build_model(cfg, input_shape, num_classes)
+    model.compile(optimizer=_optimizer(cfg), loss="categorical_crossentropy", jit_compile=True)
+    rng = np.random.default_rng(0)
+    batch = int(cfg["batch_size"])
+    x = rng.normal(size=(batch,) + input_shape).astype("float32")
+    y = np.eye(num_classes, dtype="float32")[np.arange(batch) % num_classes]
+    times = []
+    for i in range(steps + 2):
+        start = time.perf_counter()
+        model.train_on_batch(x, y)
+        if i >= 2:  # the first two trace and compile
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def estimate_lab(lab, steps, cache):
+    _, _, runs = lab_runs(lab, scale="full")
+    total = 0.0
+    for run in runs:
+        cfg = resolve_config({k: v for k, v in run.items()})
+        key = json.dumps({k: cfg[k] for k in COST_KEYS}, sort_keys=True, default=str)
+        if key not in cache:
+            cache[key] = step_seconds(cfg, steps)
+        total += train_steps(cfg) * cache[key]
+    return len(runs), total / 60
+
+
+def runner_overhead():
+    """Median epoch time of `run_experiment` over that of a plain `model.fit`, same data.
+
+    The plain fit gets the same tf.data pipelines (training and validation data) and the
+    same model and optimizer, so the ratio is what the runner adds: its callbacks and
+    diagnostics.
+    """
+    from keraslab.data.pipeline import channel_stats, make_pipeline
+    from keraslab.data.tfds import load_arrays
+    from keraslab.train.runner import run_experiment
+    from keraslab.train.strategy import setup
+
+    config = {"name": "overhead", "dataset": "digits", "model": "mlp", "depth": 4, "width": 128,
+              "batch_size": 64, "epochs": 6, "offline": True, "optimizer": "sgd",
+              "learning_rate": 0.01}
+    with tempfile.TemporaryDirectory() as out:
+        result = run_experiment(config, out, command="benchmarks/labs.py")
+    runner_epoch = statistics.median(result["epoch_times"][1:])
+
+    cfg = resolve_config(config)
+    x, y, xt, yt, _ = load_arrays("digits", offline=True)
+    mean, std = channel_stats(x)
+    common = dict(batch_size=64, num_classes=10, mean=mean, std=std)
+    train_ds = make_pipeline(x, y, training=True, seed=0, **common)
+    test_ds = make_pipeline(xt, yt, **common)
+    keras.utils.set_random_seed(0)
+    model = build_model(cfg, x.shape[1:], 10)
+    model.compile(_optimizer(cfg), "categorical_crossentropy", metrics=["accuracy"],
+                  jit_compile=setup().jit_compile)  # as the runner compiles
+    times = []
+
+    class Timer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            times.append(time.perf_counter() - self.start)
+
+    model.fit(train_ds, validation_data=test_ds, epochs=6, verbose=0, callbacks=[Timer()])
+    return runner_epoch, statistics.median(times[1:])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--labs", nargs="*", default=sorted(LABS))
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--skip-overhead", action="store_true")
+    args = parser.parse_args()
+
+    device = ", ".join(d.device_kind for d in _devices())
+    print(f"backend {keras.backend.backend()}, device {device}; median of {args.steps} train steps")
+    print(f"{'lab':<6} {'runs':>5} {'estimate (min)':>15} {'budget (min)':>13} {'ratio':>7}")
+    cache = {}
+    for lab in args.labs:
+        runs, minutes = estimate_lab(lab, args.steps, cache)
+        budget = BUDGET_MINUTES[lab]
+        print(f"{lab:<6} {runs:>5} {minutes:>15.1f} {budget:>13} {minutes / budget:>7.2f}")
+    if not args.skip_overhead:
+        runner, plain = runner_overhead()
+        print(f"runner epoch {runner * 1e3:.1f} ms, plain fit epoch {plain * 1e3:.1f} ms, "
+              f"ratio {runner / plain:.2f} (target <= 1.1)")
+
+
+def _devices():
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return jax.devices()
+    import tensorflow as tf
+
+    class _Device:
+        def __init__(self, name):
+            self.device_kind = name
+
+    gpus = tf.config.list_physical_devices("GPU")
+    return [_Device(g.name) for g in gpus] or [_Device("CPU")]
+
+
+if __name__ == "__main__":
+    main()
