@@ -4,7 +4,7 @@ Instructors write solution notebooks with nbgrader's cell metadata and markers (
 `keraslab.grading.notebook`); an nbgrader course's ``source/`` notebooks work as they are.
 ``keraslab release`` makes the student notebooks (`keraslab.grading.release`); ``keraslab
 grade`` scores submissions (`keraslab.grading.grade`, with its stages in ``assignment``,
-``reference``, ``scoring``, ``gradebook``, ``feedback`` and ``cli``); ``keraslab gradebook`` adds
+``asserts``, ``reference``, ``scoring``, ``gradebook``, ``feedback`` and ``cli``); ``keraslab gradebook`` adds
 the points given by hand and writes the final export. Hidden tests call `record` so that results
 are compared outside the student's kernel.
 

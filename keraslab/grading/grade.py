@@ -10,8 +10,9 @@ which runs once in a clean kernel (cached by the notebook's SHA-256). See `keras
 the threat model.
 
 The stages live in their own modules: `keraslab.grading.assignment` (the solution prepared for
-grading, merging a submission into it), `keraslab.grading.reference` (running notebooks, the
-reference run and its cache), `keraslab.grading.scoring` (points per question),
+grading, merging a submission into it), `keraslab.grading.asserts` (plain asserts decided in
+the grader), `keraslab.grading.reference` (running notebooks, the reference run and its cache),
+`keraslab.grading.scoring` (points per question),
 `keraslab.grading.gradebook` (rows, hand grading, final export) and `keraslab.grading.cli` (the
 command line). This module grades one submission and runs the pool that grades them all.
 
@@ -66,6 +67,7 @@ from keraslab.grading.gradebook import (  # noqa: F401
 from keraslab.grading.reference import (  # noqa: F401
     REFERENCE_FORMAT,
     Reference,
+    cached_reference,
     compute_reference,
     run_notebook,
     run_solution,
@@ -243,8 +245,7 @@ def grade(
     assignment = Assignment.from_path(against, exclude=[out, cache_dir, *paths], files=files)
     stream = sys.stderr if progress is True else (progress or None)
     reporter = Progress(stream, len(paths))
-    cached = (Path(cache_dir) / f"reference-{assignment.sha256[:24]}.json").exists()
-    reporter.reference_started(assignment, cached)
+    reporter.reference_started(assignment, cached_reference(assignment, cache_dir) is not None)
     start = time.monotonic()
     reference = compute_reference(
         assignment, cache_dir=cache_dir, sandbox=sandbox, limits=limits, strict=strict

@@ -167,6 +167,14 @@ def _read_cache(cache_file: Path, assignment: Assignment) -> Reference | None:
         return None  # a damaged cache is recomputed
 
 
+def cached_reference(assignment: Assignment, cache_dir) -> Reference | None:
+    """The cached reference of this exact solution notebook, or `None`."""
+    if cache_dir is None:
+        return None
+    cache_file = Path(cache_dir) / f"reference-{assignment.sha256[:24]}.json"
+    return _read_cache(cache_file, assignment) if cache_file.exists() else None
+
+
 def compute_reference(
     assignment: Assignment, *, cache_dir, sandbox, limits, run=None, strict: bool = True
 ) -> Reference:
@@ -182,11 +190,9 @@ def compute_reference(
             or a test part fails.
     """
     cache_file = None
-    reference = None
+    reference = cached_reference(assignment, cache_dir)
     if cache_dir is not None:
         cache_file = Path(cache_dir) / f"reference-{assignment.sha256[:24]}.json"
-        if cache_file.exists():
-            reference = _read_cache(cache_file, assignment)
     if reference is None:
         steps, execution = run or run_solution(assignment, sandbox=sandbox, limits=limits)
         reference = Reference(

@@ -206,3 +206,21 @@ def test_grading_refuses_autotest_notebooks_with_a_reason(tmp_path):
     path = course.write(autotest, tmp_path / "auto.ipynb")
     with pytest.raises(grading.GradingSetupError, match="AUTOTEST directives are not supported"):
         grading.Assignment.from_path(path)
+
+
+def test_final_export_refuses_points_out_of_range_and_missing_gradebooks(tmp_path):
+    folder = tmp_path / "problem1"
+    folder.mkdir()
+    columns = "student,total,max_points,manual_max,task_max,status"
+    (folder / "gradebook.csv").write_text(f"{columns}\nalice,2,3,3,4,ok\n")
+    hand = folder / "hand_grading.csv"
+    hand.write_text("student,grade_id,kind,max_points,points,comment\nalice,explain,manual,3,5,\n")
+    with pytest.raises(ValueError, match="points for 'alice' on 'explain' must be a number"):
+        gradebooks.final_grades([folder], tmp_path / "final.csv")
+    hand.write_text("student,grade_id,kind,max_points,points,comment\nalice,explain,manual,3,,\n")
+    with pytest.raises(ValueError, match="1 cell\\(s\\) still wait for hand grading"):
+        gradebooks.final_grades([folder], tmp_path / "final.csv")
+    rows = gradebooks.final_grades([folder], tmp_path / "final.csv", allow_waiting=True)
+    assert rows == [{"student": "alice", "problem1": "2", "total": "2", "max_points": "10"}]
+    with pytest.raises(ValueError, match="no gradebook.csv in"):
+        gradebooks.final_grades([tmp_path / "nothing"], tmp_path / "final.csv")
