@@ -32,6 +32,7 @@ from __future__ import annotations
 import ast
 import builtins
 import dataclasses
+import threading
 
 from keraslab.grading import notebook as nbg
 from keraslab.grading import recording
@@ -312,8 +313,15 @@ class GraderScope:
         self.imports = imports
         self.namespace: dict = {"__builtins__": builtins}
         self.done: set[str] = set()
+        # Submissions are scored in several threads; imports change the namespace.
+        self.lock = threading.Lock()
 
     def for_expression(self, expression: str) -> dict:
+        """A copy of the namespace with the imports ``expression`` needs made."""
+        with self.lock:
+            return dict(self._import_for(expression))
+
+    def _import_for(self, expression: str) -> dict:
         used = {
             n.id for n in ast.walk(ast.parse(expression, mode="eval")) if isinstance(n, ast.Name)
         }
@@ -340,7 +348,7 @@ def decide(check: Check, kept: Kept, scope: GraderScope) -> str:
         return FAIL
     if any(index in kept.unrecordable for index in check.leaves):
         return UNDECIDED
-    namespace = dict(scope.for_expression(check.expression))
+    namespace = scope.for_expression(check.expression)
     namespace[LEAVES] = _Leaves(kept.values)
     try:
         value = eval(compile(check.expression, "<grader check>", "eval"), namespace)  # noqa: S307
