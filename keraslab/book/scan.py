@@ -8,11 +8,13 @@ the book's own instructor blocks use, so the book and ``keraslab release`` look 
 
 from __future__ import annotations
 
-import html
 import re
 from pathlib import Path
 
+from keraslab._html import html_to_text
 from keraslab.grading import notebook as nbg
+
+__all__ = ["FORBIDDEN_IN_STUDENT", "BookError", "html_to_text", "scan_site"]
 
 
 class BookError(RuntimeError):
@@ -37,13 +39,6 @@ _EXTERNAL_IN_HTML = [
 ]
 _EXTERNAL_IN_CSS = _EXTERNAL_IN_HTML[3:]
 SCANNED_SUFFIXES = {".html", ".css", ".js", ".txt", ".json", ".ipynb", ".md"}
-
-
-def html_to_text(page: str) -> str:
-    """The text of an HTML page as a reader sees it: tags removed, entities decoded, runs of
-    white space made one space. Highlighted code puts every token in its own tag, so a marker
-    split over several tags is whole again in this text."""
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", page)))
 
 
 def scan_site(site: Path, *, edition: str = "student") -> list[str]:
