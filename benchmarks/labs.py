@@ -32,8 +32,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from keraslab.data.tfds import DATASETS  # noqa: E402
-from keraslab.train.labs import LABS, lab_runs  # noqa: E402
-from keraslab.train.runner import _optimizer, build_model, resolve_config  # noqa: E402
+from keraslab.labs import LABS, lab_runs  # noqa: E402
+from keraslab.train.config import resolve_config  # noqa: E402
+from keraslab.train.experiment import build_model, optimizer_for  # noqa: E402
 
 # The course's lab times (COURSE_OUTLINE), minutes on one GPU.
 BUDGET_MINUTES = {"lab1": 60, "lab2": 75, "lab3": 60, "lab4": 120, "lab5": 120}
@@ -68,7 +69,7 @@ def step_seconds(cfg, steps):
     input_shape, num_classes = input_shape_of(cfg)
     keras.utils.set_random_seed(0)
     model = build_model(cfg, input_shape, num_classes)
-    model.compile(optimizer=_optimizer(cfg), loss="categorical_crossentropy", jit_compile=True)
+    model.compile(optimizer=optimizer_for(cfg), loss="categorical_crossentropy", jit_compile=True)
     rng = np.random.default_rng(0)
     batch = int(cfg["batch_size"])
     x = rng.normal(size=(batch,) + input_shape).astype("float32")
@@ -103,7 +104,7 @@ def runner_overhead():
     """
     from keraslab.data.pipeline import channel_stats, make_pipeline
     from keraslab.data.tfds import load_arrays
-    from keraslab.train.runner import run_experiment
+    from keraslab.train.experiment import run_experiment
     from keraslab.train.strategy import setup
 
     config = {"name": "overhead", "dataset": "digits", "model": "mlp", "depth": 4, "width": 128,
@@ -121,7 +122,7 @@ def runner_overhead():
     test_ds = make_pipeline(xt, yt, **common)
     keras.utils.set_random_seed(0)
     model = build_model(cfg, x.shape[1:], 10)
-    model.compile(_optimizer(cfg), "categorical_crossentropy", metrics=["accuracy"],
+    model.compile(optimizer_for(cfg), "categorical_crossentropy", metrics=["accuracy"],
                   jit_compile=setup().jit_compile)  # as the runner compiles
     times = []
 

@@ -13,7 +13,7 @@ import importlib
 import sys
 
 SUBCOMMANDS = {
-    "run": ("keraslab.train.cli", "run a lab's experiment grid and write its results"),
+    "run": ("keraslab.labs.cli", "run a lab's experiment grid and write its results"),
     "release": ("keraslab.grading.release", "make student notebooks from solution notebooks"),
     "grade": ("keraslab.grading.cli", "grade submissions against a solution notebook"),
     "gradebook": (

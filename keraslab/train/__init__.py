@@ -1,11 +1,14 @@
-"""Training: strategies, a custom distributed loop, the lab runner and its command line.
+"""The experiment engine: a typed run config, one run in stages, callbacks, result files,
+tf.distribute strategies and a custom distributed loop.
 
-Submodules are imported on use (`keraslab.train.runner`, ...), so importing this package
-stays cheap for `keraslab --help`; `from keraslab.train import run_lab` works all the same.
+It knows nothing of the course's labs (`keraslab.labs` sits above it and uses it).
+Submodules are imported on use (`keraslab.train.experiment`, ...), so importing this package
+stays cheap for `keraslab --help`; `from keraslab.train import run_experiment` works all the same.
 """
 
-_LAZY = {"run_lab": "runner", "run_experiment": "runner", "load_results": "runner",
-         "lab_table": "report", "lab_runs": "labs"}
+_LAZY = {"RunConfig": "config", "resolve_config": "config", "run_experiment": "experiment",
+         "build_model": "experiment", "load_results": "results", "export_results": "results",
+         "epochs_to_target": "results", "markdown_table": "report"}
 
 __all__ = sorted(_LAZY)
 

@@ -98,8 +98,8 @@ WORKER = textwrap.dedent(
     json.dump(history, open(sys.argv[1] + ".json", "w"))
 
     # The lab runner takes the same path under multi-worker training.
-    from keraslab.train import runner
-    runner.run_experiment({"name": "mw", "dataset": "digits", "model": "mlp", "depth": 2, "width": 8,
+    from keraslab.train import experiment
+    experiment.run_experiment({"name": "mw", "dataset": "digits", "model": "mlp", "depth": 2, "width": 8,
                            "train_size": 128, "test_size": 64, "batch_size": 16, "epochs": 2,
                            "optimizer": "sgd", "learning_rate": 0.05}, sys.argv[2], runtime=runtime)
     """

@@ -48,11 +48,13 @@ def parse_overrides(pairs):
 
 def configure_parser(parser):
     """Adds the `run` subcommand's arguments to `parser`."""
+    from keraslab.labs import SCALES
+
     parser.add_argument("lab", help="lab1 ... lab5 (or 1-5, init, normalization, ...), or 'list'")
     parser.add_argument("--fast", action="store_true",
                         help="small subsets and few epochs (CI); allows offline data, never downloads "
                              "(the same as --scale fast)")
-    parser.add_argument("--scale", choices=("fast", "cpu", "full"), default=None,
+    parser.add_argument("--scale", choices=SCALES, default=None,
                         help="fast: CI-sized; cpu: the whole grid on 2 CPU cores, as in the book's "
                              "result tables; full: the course's settings, for a GPU (default)")
     parser.add_argument("--out", default=None, help="output folder (default runs/<lab>[-fast])")
@@ -73,12 +75,12 @@ def main(args) -> int:
     """Runs the subcommand; returns the exit status."""
     import sys
 
-    from keraslab.train import labs
+    from keraslab import labs
 
     if args.lab == "list":
         for key, spec in labs.LABS.items():
-            print(f"{key}: {spec['title']}")
-            print("    runs: " + ", ".join(r["name"] for r in spec["grid"]))
+            print(f"{key}: {spec.title}")
+            print("    runs: " + ", ".join(r["name"] for r in spec.grid))
         return 0
     try:
         overrides = parse_overrides(args.overrides)
@@ -91,7 +93,7 @@ def main(args) -> int:
         return 2
 
     from keraslab.data.tfds import DatasetUnavailableError
-    from keraslab.train.runner import run_lab
+    from keraslab.labs.run import run_lab
 
     try:
         report = run_lab(args.lab, scale=scale, out_dir=args.out, overrides=overrides, only=args.only,
@@ -101,7 +103,7 @@ def main(args) -> int:
         return 2
     print(f"results: {report['out_dir']}/summary.csv; figures: {report['out_dir']}/figures/")
     if args.export:
-        from keraslab.train.runner import export_results
+        from keraslab.train.results import export_results
 
         count = export_results(report["out_dir"], args.export)
         print(f"exported {count} run(s) to {args.export}")

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from keraslab import cli
-from keraslab.train.cli import parse_overrides, parse_value
+from keraslab.labs.cli import parse_overrides, parse_value
 
 
 def test_parse_values():
@@ -46,4 +46,7 @@ def test_cli_errors(tmp_path, capsys):
     assert cli.main(["run", "lab9", "--out", str(tmp_path)]) == 2
     assert cli.main(["run", "lab1", "--fast", "--out", str(tmp_path), "--set", "widht=3"]) == 2
     assert "widht" in capsys.readouterr().err
+    # A bad value fails before any folder is made or model trained, naming the key and the value.
+    assert cli.main(["run", "lab1", "--fast", "--out", str(tmp_path / "bad"), "--set", "batch_size=0"]) == 2
+    assert "Received: batch_size=0" in capsys.readouterr().err and not (tmp_path / "bad").exists()
     assert cli.main(["run", "list"]) == 0

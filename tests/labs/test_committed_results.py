@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from keraslab.train.labs import LABS, lab_runs
-from keraslab.train.runner import load_results, resolve_config
+from keraslab.labs import LABS, lab_runs
+from keraslab.train.config import resolve_config
+from keraslab.train.results import load_results
 
 RESULTS = Path(__file__).resolve().parents[2] / "book" / "labs" / "results"
 

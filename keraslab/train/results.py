@@ -1,0 +1,118 @@
+"""Result files of runs: the summary rows, reading a folder of runs back, and a compact export.
+
+A folder of runs holds one `<run>/result.json` per run and, when a grid wrote it,
+`summary.json` (whose `runs` give the order). Nothing here trains or imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import shutil
+from pathlib import Path
+
+from keraslab.train.config import json_default
+
+SUMMARY_FIELDS = ["name", "final_accuracy", "best_val_accuracy", "epochs_to_target", "final_train_accuracy",
+                  "generalization_gap", "time_per_epoch", "epochs_run", "steps", "trainable_params", "ece",
+                  "loss_noise", "corruption_mean_accuracy", "corruption_ece", "data_source"]
+
+
+def epochs_to_target(history, target, key="val_accuracy"):
+    """First epoch (counting from 1) whose `key` reaches `target`, or None if none does.
+
+    Example:
+    >>> epochs_to_target({"val_accuracy": [0.5, 0.96, 0.97]}, 0.95)
+    2
+    """
+    if target is None:
+        return None
+    for i, value in enumerate(history.get(key, []), start=1):
+        if value is not None and not math.isnan(value) and value >= target:
+            return i
+    return None
+
+
+def read_history(path):
+    """Reads a `history.csv` written by `CSVLogger(append=True)`; for an epoch logged twice
+    (killed between logging and backup), the later row wins."""
+    rows = {}
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            if row.get("epoch", "") in ("", "epoch"):
+                continue  # header repeated by an appending logger
+            rows[int(row["epoch"])] = row
+    history = {}
+    for epoch in sorted(rows):
+        for k, v in rows[epoch].items():
+            if k == "epoch":
+                continue
+            history.setdefault(k, []).append(float(v) if v not in ("", None) else float("nan"))
+    return history
+
+
+def summarize(results):
+    """One flat row per run (the CSV columns of `summary.csv`)."""
+    rows = []
+    for r in results:
+        row = {k: r.get(k) for k in SUMMARY_FIELDS}
+        row["data_source"] = r["data"]["source"]
+        rows.append(row)
+    return rows
+
+
+def write_summary(out_dir, rows, report):
+    """Writes `summary.csv` (the rows) and `summary.json` (the report dict) into `out_dir`."""
+    out = Path(out_dir)
+    with open(out / "summary.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=SUMMARY_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    write_json(out / "summary.json", report)
+
+
+def write_json(path, value):
+    """Writes `value` as indented JSON (NumPy values as plain numbers)."""
+    Path(path).write_text(json.dumps(value, indent=1, default=json_default))
+
+
+def load_results(out_dir):
+    """All `result.json` files under a lab folder, in the summary's order when there is one."""
+    out = Path(out_dir)
+    order = []
+    if (out / "summary.json").exists():
+        order = [r["name"] for r in json.loads((out / "summary.json").read_text())["runs"]]
+    found = {p.parent.name: json.loads(p.read_text()) for p in out.glob("*/result.json")}
+    names = [n for n in order if n in found] + sorted(n for n in found if n not in order)
+    return [found[n] for n in names]
+
+
+def export_results(out_dir, dest):
+    """Copies a folder of runs in a compact form that is small enough to keep in a repository.
+
+    `dest` gets `summary.json` (and `ensemble.json` when there is one) and one
+    `<run>/result.json` per run, laid out like `out_dir`, so `load_results(dest)` and the
+    labs' figures work on it. Activation histograms are kept for the first two records and
+    the last (at initialization, after epoch 1, at the end); everything else is kept whole.
+    Figures, predictions, logs and backups are left out.
+
+    Returns:
+        The number of runs exported.
+    """
+    out, dest = Path(out_dir), Path(dest)
+    results = load_results(out)
+    if not results:
+        raise ValueError(f"no results to export in {out}")
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("summary.json", "ensemble.json"):
+        if (out / name).exists():
+            shutil.copyfile(out / name, dest / name)
+    for result in results:
+        result = json.loads(json.dumps(result))
+        acts = result.get("diagnostics", {}).get("activations")
+        if acts and len(acts) > 3:
+            result["diagnostics"]["activations"] = acts[:2] + acts[-1:]
+        (dest / result["name"]).mkdir(exist_ok=True)
+        (dest / result["name"] / "result.json").write_text(json.dumps(result, indent=1) + "\n")
+    return len(results)

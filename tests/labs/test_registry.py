@@ -1,0 +1,146 @@
+import sys
+
+import pytest
+
+from keraslab import labs
+from keraslab.train.config import RunConfig
+
+
+def test_lab1_grid_is_inits_by_activations():
+    key, spec, runs = labs.lab_runs("1")
+    assert key == "lab1" and len(runs) == 8
+    assert {(r["initializer"], r["activation"]) for r in runs} == {
+        (i, a) for i in ("zeros", "small_random", "xavier", "he") for a in ("tanh", "relu")}
+    assert all(r["depth"] == 10 and r["model"] == "mlp" for r in runs)
+
+
+def test_lab2_grid_is_norms_by_batch_sizes():
+    _, _, runs = labs.lab_runs("normalization")
+    assert {(r["normalization"], r["batch_size"]) for r in runs} == {
+        (n, b) for n in ("none", "batch", "layer", "group") for b in (2, 8, 32, 128)}
+
+
+def test_lab3_and_lab4_and_lab5_grids():
+    _, _, runs3 = labs.lab_runs("lab3")
+    assert {r["name"] for r in runs3} >= {"none", "dropout-0.5", "spatial-0.2", "dropblock-0.3", "augment"}
+    assert all(r["block_size"] == 7 for r in runs3)
+    _, _, runs4 = labs.lab_runs("lab4")
+    assert {(r["strategy"], r["data_fraction"]) for r in runs4} == {
+        (s, f) for s in ("scratch", "A", "B") for f in (0.25, 1.0)}
+    _, _, runs5 = labs.lab_runs("lab5")
+    assert sum(r.get("ensemble") == "plain" for r in runs5) == 5
+    assert {r["model"] for r in runs5 if r.get("ensemble") == "architectures"} == {"convnet", "resnet"}
+    assert all("corruptions" in r["diagnostics"] and r["save_predictions"] for r in runs5)
+    assert {r["augment"]["mix"] for r in runs5 if isinstance(r.get("augment"), dict)} == {"mixup", "cutmix"}
+
+
+@pytest.mark.parametrize("lab", sorted(labs.LABS))
+@pytest.mark.parametrize("scale", labs.SCALES)
+def test_every_run_config_is_valid(lab, scale):
+    _, _, runs = labs.lab_runs(lab, scale=scale)
+    for run in runs:
+        RunConfig.from_dict(run)  # unknown keys or bad values raise
+        assert run.get("offline") is (True if scale == "fast" else None)
+
+
+def test_scales_grow_from_fast_to_full():
+    for lab in labs.LABS:
+        sizes = [labs.lab_runs(lab, scale=s)[2][0] for s in labs.SCALES]
+        epochs = [run["epochs"] for run in sizes]
+        assert epochs[0] < epochs[1] <= epochs[2], (lab, epochs)
+    assert labs.lab_runs("lab3", fast=True) == labs.lab_runs("lab3", scale="fast")
+    with pytest.raises(ValueError, match="scale='gpu'"):
+        labs.lab_runs("lab3", scale="gpu")
+    with pytest.raises(ValueError, match="contradicts"):
+        labs.lab_runs("lab3", fast=True, scale="cpu")
+
+
+def test_overrides_win_and_unknown_lab():
+    _, _, runs = labs.lab_runs("lab1", fast=True, overrides={"epochs": 7, "offline": False})
+    assert all(r["epochs"] == 7 and r["offline"] is False for r in runs)
+    with pytest.raises(ValueError, match="Received: lab='lab9'"):
+        labs.get_lab("lab9")
+
+
+def test_package_exports_run_lab_lazily():
+    from keraslab.labs import run
+
+    assert labs.run_lab is run.run_lab
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        labs.nothing  # noqa: B018
+
+
+@pytest.mark.parametrize("key", sorted(labs.LABS))
+def test_every_lab_module_declares_grid_per_scale_table_figures_and_claims(key):
+    lab = labs.LABS[key]
+    assert lab.key == key and lab.title and lab.grid and set(lab.scales) == set(labs.SCALES)
+    assert all(len(column) == 3 for column in lab.table)
+    assert lab.claims and all(isinstance(c, labs.spec.Claim) and c.text and c.fields for c in lab.claims)
+    names = {r["name"] for r in lab.grid}
+    for claim in lab.claims:
+        assert set(claim.runs) <= names, (key, claim.text, set(claim.runs) - names)
+    results = [_fake_result(run) for run in labs.lab_runs(key, fast=True)[2]]
+    figures = lab.figures(results, {})
+    files = [f.file for f in figures]
+    assert {"loss.png", "accuracy.png", "final_accuracy.png"} <= set(files) and len(set(files)) == len(files)
+    assert all(isinstance(f, labs.spec.Figure) and callable(f.plot) for f in figures)
+
+
+def _fake_result(run):
+    return {"name": run["name"], "config": RunConfig.from_dict(run).to_dict(), "final_accuracy": 0.5,
+            "history": {"loss": [1.0], "accuracy": [0.5]}, "time_per_epoch": 1.0, "trainable_params": 10,
+            "generalization_gap": 0.1, "loss_noise": 0.2, "diagnostics": {}}
+
+
+FAKE_LAB = """
+from keraslab.labs.figures import training_figures
+from keraslab.labs.spec import Claim
+
+TITLE = "A lab added as one file"
+ALIASES = ("fake",)
+BASE = {"dataset": "digits", "model": "mlp", "depth": 2, "width": 8}
+GRID = [{"name": "one"}, {"name": "two", "width": 16}]
+SCALES = {"fast": {"epochs": 1}, "cpu": {"epochs": 2}, "full": {"epochs": 3}}
+TABLE = [("run", "name", "{}")]
+CLAIMS = [Claim("Wider is better", ("final_accuracy",), ("one", "two"))]
+
+
+def figures(results, analyses):
+    return training_figures("lab97", results)
+"""
+
+
+def test_a_new_lab_module_registers_by_itself(tmp_path, monkeypatch):
+    (tmp_path / "lab97.py").write_text(FAKE_LAB)
+    (tmp_path / "notalab.py").write_text("raise RuntimeError('not a lab: never imported')")
+    monkeypatch.setattr(labs, "__path__", [*labs.__path__, str(tmp_path)])
+    monkeypatch.delitem(sys.modules, "keraslab.labs.lab97", raising=False)
+    try:
+        found = labs.discover()
+        assert list(found) == [*labs.LABS, "lab97"]
+        key, lab, runs = labs.lab_runs("fake", scale="cpu", registry=found)
+        assert key == "lab97" and labs.get_lab("97", found)[0] == "lab97"
+        assert [(r["name"], r["width"], r["epochs"], r["lab"]) for r in runs] == [
+            ("one", 8, 2, "lab97"), ("two", 16, 2, "lab97")]
+    finally:
+        sys.modules.pop("keraslab.labs.lab97", None)
+
+
+def test_a_lab_module_missing_a_part_is_refused(tmp_path, monkeypatch):
+    (tmp_path / "lab98.py").write_text(FAKE_LAB.replace("CLAIMS = [", "_CLAIMS = ["))
+    monkeypatch.setattr(labs, "__path__", [*labs.__path__, str(tmp_path)])
+    try:
+        with pytest.raises(ValueError, match=r"lab98 must define \['CLAIMS'\]"):
+            labs.discover()
+    finally:
+        sys.modules.pop("keraslab.labs.lab98", None)
+
+
+def test_a_lab_module_with_a_scale_missing_is_refused(tmp_path, monkeypatch):
+    (tmp_path / "lab99.py").write_text(FAKE_LAB.replace(', "full": {"epochs": 3}', ""))
+    monkeypatch.setattr(labs, "__path__", [*labs.__path__, str(tmp_path)])
+    try:
+        with pytest.raises(ValueError, match=r"Received: SCALES keys \['cpu', 'fast'\]"):
+            labs.discover()
+    finally:
+        sys.modules.pop("keraslab.labs.lab99", None)

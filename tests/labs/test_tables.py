@@ -1,0 +1,34 @@
+"""Each lab's result table, from its module's TABLE."""
+
+import pytest
+
+from keraslab import labs
+
+
+def _row(**kw):
+    base = {"name": "run", "config": {"initializer": "he", "activation": "relu", "normalization": "batch",
+                                      "batch_size": 2, "strategy": "A"},
+            "epochs_to_target": None, "final_accuracy": 0.5, "diagnostics": {}}
+    base.update(kw)
+    return base
+
+
+def test_lab_tables_format_each_value_and_mark_missing_ones():
+    grads = [{"epoch": 0, "norms": {"dense": 0.02, "dense_1": 0.5, "dense_2": 4.0}},
+             {"epoch": 1, "norms": {"dense": 8.0, "dense_1": 1.0, "dense_2": 2.0}}]
+    table = labs.lab_table("lab1", [_row(epochs_to_target=7, final_accuracy=0.9734,
+                                           diagnostics={"gradients": grads}), _row()])
+    lines = table.splitlines()
+    assert len(lines) == 4 and lines[1].count("---") == 7
+    assert lines[2] == "| he | relu | 7 | 97.3 | 0.02 | 0.005 | 4 |"  # 0.02 / 4 and 8 / 2
+    assert lines[3] == "| he | relu | never | 50.0 | – | – | – |"
+    lab2 = labs.lab_table("lab2", [_row(loss_noise=0.12345, time_per_epoch=3.21, best_val_accuracy=0.61)])
+    assert lab2.splitlines()[2] == "| batch | 2 | never | 50.0 | 61.0 | 0.123 | 3.2 |"
+    with pytest.raises(ValueError, match="lab='lab9'"):
+        labs.lab_table("lab9", [])
+
+
+@pytest.mark.parametrize("lab", sorted(labs.LABS))
+def test_every_lab_table_has_a_header_per_column(lab):
+    lines = labs.lab_table(lab, [_row()]).splitlines()
+    assert len(lines) == 3 and lines[0].count("|") == len(labs.LABS[lab].table) + 1

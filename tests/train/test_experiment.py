@@ -1,0 +1,141 @@
+import csv
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from keraslab.train import experiment
+from keraslab.train import strategy as st
+from keraslab.train.config import RunConfig
+from keraslab.train.results import epochs_to_target
+
+TINY = {"dataset": "digits", "model": "mlp", "depth": 2, "width": 16, "train_size": 256, "test_size": 128,
+        "batch_size": 32, "epochs": 3, "optimizer": "sgd", "learning_rate": 0.05, "momentum": 0.9}
+
+
+@pytest.fixture(scope="module")
+def runtime():
+    return st.setup(kind="default")
+
+
+def test_result_files_and_fields(tmp_path, runtime):
+    cfg = {**TINY, "name": "tiny", "target_accuracy": 0.3, "diagnostics": ["gradients", "calibration"],
+           "save_predictions": True}
+    result = experiment.run_experiment(cfg, tmp_path, runtime=runtime, command="test")
+    saved = json.loads((tmp_path / "tiny" / "result.json").read_text())
+    assert saved["final_accuracy"] == pytest.approx(result["final_accuracy"])
+    assert saved["config"]["width"] == 16 and saved["command"] == "test"
+    assert saved["data"]["source"] == "offline:digits" and saved["data"]["train_size"] == 256
+    assert saved["epochs_run"] == 3 and len(saved["history"]["val_accuracy"]) == 3
+    assert len(saved["epoch_times"]) == 3 and saved["time_per_epoch"] > 0
+    assert saved["steps"] == 3 * 8  # 256 / 32 per epoch
+    assert saved["epochs_to_target"] == epochs_to_target(saved["history"], 0.3)
+    assert 0.0 <= saved["ece"] <= 1.0 and saved["final_accuracy"] > 0.3  # learns digits a bit
+    assert [r["epoch"] for r in saved["diagnostics"]["gradients"]] == [0, 1, 2, 3]
+    preds = np.load(tmp_path / "tiny" / "predictions.npz")
+    assert preds["probs"].shape == (128, 10)
+    assert (preds["probs"].argmax(1) == preds["labels"]).mean() == pytest.approx(saved["final_accuracy"], abs=1e-6)
+    with open(tmp_path / "tiny" / "history.csv") as f:
+        assert len(list(csv.DictReader(f))) == 3
+    assert not (tmp_path / "tiny" / "backup").exists()
+
+
+def test_early_stopping_watches_held_out_training_images_not_the_test_set(tmp_path, runtime):
+    """With early stopping, 10% of the training images are held out and the history's val_*
+    are measured on them; without, the test set is the validation data."""
+    stopped = experiment.run_experiment({**TINY, "name": "es", "early_stopping_patience": 5}, tmp_path, runtime=runtime)
+    assert stopped["data"]["train_size"] == 230 and stopped["data"]["validation"] == "26 held-out training images"
+    assert stopped["steps"] == 3 * 8  # ceil(230 / 32)
+    assert stopped["best_val_accuracy"] == max(stopped["history"]["val_accuracy"])
+    assert all(round(v * 26) == pytest.approx(v * 26, abs=1e-3) for v in stopped["history"]["val_accuracy"])
+    watched = experiment.run_experiment({**TINY, "name": "plain"}, tmp_path, runtime=runtime)
+    assert watched["data"]["validation"] == "the test set" and watched["data"]["train_size"] == 256
+    assert watched["history"]["val_accuracy"][-1] == pytest.approx(watched["final_accuracy"], abs=1e-6)
+
+
+def test_finished_runs_are_reused(tmp_path, runtime):
+    cfg = {**TINY, "name": "again", "epochs": 1}
+    first = experiment.run_experiment(cfg, tmp_path, runtime=runtime)
+    second = experiment.run_experiment(cfg, tmp_path, runtime=runtime)
+    assert second["total_time"] == first["total_time"]  # read back, not retrained
+    third = experiment.run_experiment({**cfg, "learning_rate": 0.01}, tmp_path, runtime=runtime)
+    assert third["config"]["learning_rate"] == 0.01
+
+
+class _Kill(keras.callbacks.Callback):
+    """Simulates a killed job: dies at the start of epoch `at` (after the backup of the previous one)."""
+
+    def __init__(self, at):
+        super().__init__()
+        self.at = at
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.at:
+            raise KeyboardInterrupt("killed")
+
+
+def test_killed_run_resumes_from_backup_with_same_steps(tmp_path, runtime):
+    cfg = {**TINY, "name": "resume", "epochs": 4}
+    with pytest.raises(KeyboardInterrupt):
+        experiment.run_experiment(cfg, tmp_path, runtime=runtime, extra_callbacks=[_Kill(2)])
+    assert (tmp_path / "resume" / "backup").exists()
+    assert not (tmp_path / "resume" / "result.json").exists()
+    resumed = experiment.run_experiment(cfg, tmp_path, runtime=runtime)
+    straight = experiment.run_experiment({**cfg, "name": "straight"}, tmp_path, runtime=runtime)
+    assert resumed["steps"] == straight["steps"] == 4 * 8
+    assert resumed["epochs_run"] == 4  # two epochs before the kill, two after
+    # The resumed session ran only epochs 3 and 4: two timings were logged before the kill.
+    assert len(resumed["epoch_times"]) == 4
+
+
+def test_mirrored_run_matches_default(tmp_path, runtime, two_cpu_strategy):
+    """The experiment on MirroredStrategy over 2 CPUs: per-replica batch 16 x 2 replicas gives the
+    same global batch (32) and the same result as one device with batch 32. Shuffling is off:
+    with it on, the first epoch's order under the strategy differed from one device's here."""
+    cfg = {**TINY, "epochs": 2, "optimizer": "sgd", "momentum": 0.0, "shuffle": False}
+    one = experiment.run_experiment({**cfg, "name": "one"}, tmp_path, runtime=runtime)
+    mirrored = st.from_strategy(two_cpu_strategy)
+    two = experiment.run_experiment({**cfg, "name": "two", "batch_size": 16}, tmp_path, runtime=mirrored)
+    assert two["runtime"]["replicas"] == 2 and two["runtime"]["global_batch_size"] == 32
+    assert two["steps"] == one["steps"]
+    assert two["history"]["loss"][0] == pytest.approx(one["history"]["loss"][0], rel=1e-4)
+    assert two["final_accuracy"] == pytest.approx(one["final_accuracy"], abs=1 / 128 + 1e-9)
+
+
+@pytest.mark.parametrize("model,extra", [("convnet", {"filters": [4, 4, 8, 8, 8], "normalization": "group", "groups": 2}),
+                                         ("resnet", {"filters": [4, 8], "blocks_per_stage": [1, 1], "stochastic_depth": 0.2}),
+                                         ("transfer", {"strategy": "scratch", "filters": [4, 8, 8]})])
+def test_build_model_from_config(model, extra):
+    cfg = RunConfig.from_dict({"model": model, **extra})
+    m = experiment.build_model(cfg, (16, 16, 3), 5)
+    assert m.output_shape == (None, 5)
+
+
+RESULT_KEYS = ["name", "lab", "config", "command", "data", "runtime", "history", "epochs_run", "target_accuracy",
+               "epochs_to_target", "final_accuracy", "final_loss", "best_val_accuracy", "final_train_accuracy",
+               "generalization_gap", "epoch_times", "time_per_epoch", "trainable_params", "total_params", "steps",
+               "diagnostics", "backbone", "versions", "loss_noise", "ece", "reliability", "total_time"]
+
+
+def test_result_keys_and_order_are_those_of_the_committed_results(tmp_path, runtime):
+    """The stages write the same result.json as the one-function runner did (key for key, in order)."""
+    cfg = {**TINY, "name": "keys", "epochs": 1, "diagnostics": ["loss_noise", "calibration"]}
+    result = experiment.run_experiment(cfg, tmp_path, runtime=runtime)
+    assert list(result) == RESULT_KEYS
+    assert list(result["config"]) == RunConfig.keys()
+    assert list(json.loads((tmp_path / "keys" / "result.json").read_text())) == RESULT_KEYS
+
+
+def test_stages_can_be_run_one_by_one(tmp_path, runtime):
+    cfg = RunConfig.from_dict({**TINY, "name": "stages", "epochs": 1, "early_stopping_patience": 2})
+    data = experiment.load_data(cfg, runtime)
+    assert data.n_val == 26 and len(data.x) == 230 and data.global_batch == 32
+    make_model, backbone = experiment.model_factory(cfg, data)
+    assert backbone is None
+    run_dir = tmp_path / "stages"
+    run_dir.mkdir()
+    fitted = experiment.fit(cfg, data, make_model, runtime, run_dir)
+    assert fitted.steps == 8 and len(fitted.history["loss"]) == 1
+    scores, predictions = experiment.evaluate(cfg, data, fitted, runtime)
+    assert predictions == {} and 0 <= scores["final_accuracy"] <= 1 and scores["generalization_gap"] is not None
