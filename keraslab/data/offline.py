@@ -49,6 +49,16 @@ def _split(x, y, test_fraction, seed):
     return (x[train_idx], y[train_idx]), (x[test_idx], y[test_idx])
 
 
+def _check_split_arguments(channels, test_fraction, train_size, test_size):
+    """The arguments every offline loader shares, each error naming the value received."""
+    if channels not in (1, 3):
+        raise ValueError(f"`channels` must be 1 or 3. Received: channels={channels!r}")
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"`test_fraction` must be in (0, 1). Received: test_fraction={test_fraction!r}")
+    _check_subset(train_size, "train_size")
+    _check_subset(test_size, "test_size")
+
+
 def _check_subset(value, name):
     if value is not None and (not isinstance(value, (int, np.integer)) or value <= 0):
         raise ValueError(f"`{name}` must be a positive integer or None. Received: {name}={value!r}")
@@ -83,12 +93,7 @@ def load_digits(image_size=None, channels=1, test_fraction=0.2, train_size=None,
 
     if image_size is not None and (not isinstance(image_size, (int, np.integer)) or image_size < 8):
         raise ValueError(f"`image_size` must be None or an integer >= 8. Received: image_size={image_size!r}")
-    if channels not in (1, 3):
-        raise ValueError(f"`channels` must be 1 or 3. Received: channels={channels!r}")
-    if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"`test_fraction` must be in (0, 1). Received: test_fraction={test_fraction!r}")
-    _check_subset(train_size, "train_size")
-    _check_subset(test_size, "test_size")
+    _check_split_arguments(channels, test_fraction, train_size, test_size)
 
     bunch = _sk_load_digits()
     # Pixel values are counts in [0, 16]; 16 maps to 255.

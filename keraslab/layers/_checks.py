@@ -26,6 +26,20 @@ def check_positive_float(value, name):
     return float(value)
 
 
+def check_axis(axis):
+    """Checks a channels axis: an integer (its range is checked in `build`)."""
+    if isinstance(axis, bool) or not isinstance(axis, int):
+        raise ValueError(f"axis must be an integer. Received: axis={axis!r}")
+    return axis
+
+
+def check_epsilon(epsilon):
+    """Checks the small positive number added to a variance or a norm."""
+    if not epsilon > 0:
+        raise ValueError(f"epsilon must be positive. Received: epsilon={epsilon!r}")
+    return float(epsilon)
+
+
 def check_size_pair(value, name):
     """Checks an int >= 1 or a pair of them; returns a pair."""
     pair = (value, value) if isinstance(value, numbers.Integral) else value

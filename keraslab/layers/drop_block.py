@@ -70,18 +70,14 @@ def drop_block_2d(
         block_size: Int or (height, width) pair; clipped to the feature map's size.
         seed: A `keras.random.SeedGenerator` (or None).
         training: Python bool; the input is returned unchanged when False.
-        data_format: "channels_last" or "channels_first".
+        data_format: "channels_last", "channels_first", or None for the global setting.
         shared_across_channels: One mask per sample for all channels (True) or an
             independent mask per channel (False).
 
     Returns:
         A tensor like `inputs`.
     """
-    if data_format not in ("channels_last", "channels_first"):
-        raise ValueError(
-            "data_format must be 'channels_last' or 'channels_first'. "
-            f"Received: data_format={data_format!r}"
-        )
+    data_format = check_data_format(data_format)
     if not training or rate == 0.0:
         return inputs
     block_height, block_width = check_size_pair(block_size, "block_size")

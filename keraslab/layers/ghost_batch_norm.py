@@ -7,6 +7,8 @@ import math
 import keras
 from keras import constraints, initializers, ops, regularizers
 
+from keraslab.layers._checks import check_axis, check_epsilon
+
 
 def ghost_batch_moments(inputs, virtual_batch_size, axis=-1):
     """Mean and variance of each slice of `virtual_batch_size` consecutive samples.
@@ -127,16 +129,12 @@ class GhostBatchNorm(keras.layers.Layer):
                 "virtual_batch_size must be a positive integer. "
                 f"Received: virtual_batch_size={virtual_batch_size!r}"
             )
-        if isinstance(axis, bool) or not isinstance(axis, int):
-            raise ValueError(f"axis must be an integer. Received: axis={axis!r}")
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"momentum must be in the range [0, 1). Received: momentum={momentum!r}")
-        if not epsilon > 0:
-            raise ValueError(f"epsilon must be positive. Received: epsilon={epsilon!r}")
         self.virtual_batch_size = virtual_batch_size
-        self.axis = axis
+        self.axis = check_axis(axis)
         self.momentum = float(momentum)
-        self.epsilon = float(epsilon)
+        self.epsilon = check_epsilon(epsilon)
         self.center = center
         self.scale = scale
         self.beta_initializer = initializers.get(beta_initializer)

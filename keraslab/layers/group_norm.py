@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 from keras import constraints, initializers, ops, regularizers
 
+from keraslab.layers._checks import check_axis, check_epsilon
+
 
 @keras.saving.register_keras_serializable(package="keraslab")
 class GroupNorm(keras.layers.Layer):
@@ -71,13 +73,9 @@ class GroupNorm(keras.layers.Layer):
                 f"groups must be a positive integer or -1 (one channel per group). "
                 f"Received: groups={groups!r}"
             )
-        if isinstance(axis, bool) or not isinstance(axis, int):
-            raise ValueError(f"axis must be an integer. Received: axis={axis!r}")
-        if not epsilon > 0:
-            raise ValueError(f"epsilon must be positive. Received: epsilon={epsilon!r}")
         self.groups = groups
-        self.axis = axis
-        self.epsilon = float(epsilon)
+        self.axis = check_axis(axis)
+        self.epsilon = check_epsilon(epsilon)
         self.center = center
         self.scale = scale
         self.beta_initializer = initializers.get(beta_initializer)

@@ -6,6 +6,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from keraslab.layers._checks import check_epsilon
+
 _SUPPORTED = (keras.layers.Dense, keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)
 _UNSUPPORTED = (
     keras.layers.Conv1DTranspose,
@@ -63,10 +65,9 @@ class WeightNorm(keras.layers.Wrapper):
             raise ValueError(
                 "WeightNorm does not support causal padding. Received: padding='causal'"
             )
-        if not epsilon > 0:
-            raise ValueError(f"epsilon must be positive. Received: epsilon={epsilon!r}")
+        epsilon = check_epsilon(epsilon)
         super().__init__(layer, **kwargs)
-        self.epsilon = float(epsilon)
+        self.epsilon = epsilon
 
     def build(self, input_shape=None):
         if not self.layer.built:
