@@ -145,37 +145,28 @@ def _is_number(value):
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def _positive_ints(*keys, optional=False):
+def _each(keys, optional, valid, expected):
+    """A check that every key's value is valid (or None, when optional)."""
     def check(cfg):
         for key in keys:
             value = getattr(cfg, key)
             if value is None and optional:
                 continue
-            if not _is_int(value) or value < 1:
-                _fail(key, value, "None or a positive integer" if optional else "a positive integer")
+            if not valid(value):
+                _fail(key, value, f"None or {expected}" if optional else expected)
     return check
+
+
+def _positive_ints(*keys, optional=False):
+    return _each(keys, optional, lambda v: _is_int(v) and v >= 1, "a positive integer")
 
 
 def _non_negative_ints(*keys, optional=False):
-    def check(cfg):
-        for key in keys:
-            value = getattr(cfg, key)
-            if value is None and optional:
-                continue
-            if not _is_int(value) or value < 0:
-                _fail(key, value, "None or an integer >= 0" if optional else "an integer >= 0")
-    return check
+    return _each(keys, optional, lambda v: _is_int(v) and v >= 0, "an integer >= 0")
 
 
 def _strings(*keys, optional=False):
-    def check(cfg):
-        for key in keys:
-            value = getattr(cfg, key)
-            if value is None and optional:
-                continue
-            if not isinstance(value, str) or not value:
-                _fail(key, value, "None or a non-empty string" if optional else "a non-empty string")
-    return check
+    return _each(keys, optional, lambda v: isinstance(v, str) and bool(v), "a non-empty string")
 
 
 def _bools(*keys, optional=False):
