@@ -35,7 +35,7 @@ import dataclasses
 import threading
 
 from keraslab.grading import notebook as nbg
-from keraslab.grading import recording
+from keraslab.grading import recording, syntax
 
 KEEP_CALL = '__import__("keraslab.grading.recording", fromlist=["keep"]).keep'
 LEAVES = "__keraslab_leaves__"
@@ -89,7 +89,7 @@ def _parse(source: str):
     from IPython.core.inputtransformer2 import TransformerManager
 
     try:
-        return ast.parse(TransformerManager().transform_cell(source))
+        return syntax.parse(TransformerManager().transform_cell(source))
     except (SyntaxError, ValueError):
         return None
 
@@ -184,7 +184,7 @@ def _rebuild(node, replacements):
 
 
 def _keep_call(nonce: str, index: int, node):
-    call = ast.parse(f'{KEEP_CALL}("{nonce}", {index}, None)', mode="eval").body
+    call = syntax.parse(f'{KEEP_CALL}("{nonce}", {index}, None)', mode="eval").body
     call.args[2] = node
     return call
 
@@ -197,7 +197,7 @@ def instrument(code: str, nonce: str, names: Names) -> tuple[str, list[Check]]:
         decide outside the kernel.
     """
     try:
-        tree = ast.parse(code)
+        tree = syntax.parse(code)
     except SyntaxError:
         return code, []  # IPython syntax (magics): left to the kernel
     lines = code.split("\n")
@@ -323,12 +323,12 @@ class GraderScope:
 
     def _import_for(self, expression: str) -> dict:
         used = {
-            n.id for n in ast.walk(ast.parse(expression, mode="eval")) if isinstance(n, ast.Name)
+            n.id for n in ast.walk(syntax.parse(expression, mode="eval")) if isinstance(n, ast.Name)
         }
         for statement in self.imports:
             if statement in self.done:
                 continue
-            node = ast.parse(statement).body[0]
+            node = syntax.parse(statement).body[0]
             bound = {(a.asname or a.name).split(".")[0] for a in node.names}
             if bound & used:
                 self.done.add(statement)

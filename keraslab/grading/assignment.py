@@ -21,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 
-from keraslab.grading import asserts
+from keraslab.grading import asserts, syntax
 from keraslab.grading import notebook as nbg
 from keraslab.grading import release as releasing
 from keraslab.grading.execute import Step
@@ -341,7 +341,7 @@ def _parses(code: str) -> bool:
     from IPython.core.inputtransformer2 import TransformerManager
 
     try:
-        ast.parse(TransformerManager().transform_cell(code))
+        syntax.parse(TransformerManager().transform_cell(code))
         return True
     except (SyntaxError, ValueError):
         return False

@@ -24,6 +24,7 @@ import dataclasses
 import fnmatch
 import os
 import shutil
+import traceback
 from pathlib import Path
 
 import pytest
@@ -112,13 +113,20 @@ def _grade_one(path: Path, scratch: Path) -> Outcome:
     )
 
 
+def _grade_one_or_say_why(path: Path, scratch: Path) -> Outcome:
+    try:
+        return _grade_one(path, scratch)
+    except Exception:  # one notebook's crash fails that notebook's tests, not all of them
+        return Outcome(path.name, 0.0, [], [], error=traceback.format_exc())
+
+
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory) -> dict[str, Outcome]:
     if not SOLUTIONS:
         pytest.skip("no solution notebooks")
     scratch = tmp_path_factory.mktemp("exercises")
     with concurrent.futures.ThreadPoolExecutor(max_workers=JOBS) as pool:
-        futures = {path.name: pool.submit(_grade_one, path, scratch) for path in SOLUTIONS}
+        futures = {path.name: pool.submit(_grade_one_or_say_why, path, scratch) for path in SOLUTIONS}
         results = {name: future.result() for name, future in futures.items()}
     shutil.rmtree(scratch, ignore_errors=True)
     return results
@@ -146,6 +154,7 @@ def test_solution_runs_cleanly_and_scores_full_marks(outcomes, name):
 
 @pytest.mark.parametrize("name", _ids(SOLUTIONS))
 def test_solution_test_cells_print_nothing_on_stderr(outcomes, name):
+    assert outcomes[name].error is None, outcomes[name].error
     noisy = {}
     for step, result in outcomes[name].solution_steps:
         if step.kind == "cell":
