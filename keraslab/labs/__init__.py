@@ -28,11 +28,15 @@ import re
 from collections.abc import Callable
 
 from keraslab.labs.spec import product  # noqa: F401  (re-exported: lab modules build grids with it)
+from keraslab.train.results import repeat_name
 
 SCALES = ("fast", "cpu", "full")
 _LAB_MODULE = re.compile(r"lab\d+$")
 _REQUIRED = ("TITLE", "BASE", "GRID", "SCALES", "TABLE", "CLAIMS", "figures")
 _LAZY = {"run_lab": "run", "make_figures": "figures"}
+# Repeat k of a configuration runs with seed `seed + REPEAT_SEED_STRIDE * k`: far enough apart
+# that a grid whose entries set seeds 0, 1, 2, ... (lab 5's ensemble members) never reuses one.
+REPEAT_SEED_STRIDE = 1000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +54,7 @@ class Lab:
     analyses: dict
     aliases: tuple
     module: object
+    repeats: dict = dataclasses.field(default_factory=dict)
 
     @classmethod
     def from_module(cls, module):
@@ -69,7 +74,11 @@ class Lab:
         names = [entry.get("name") for entry in module.GRID]
         if not names or None in names or len(set(names)) != len(names):
             raise ValueError(f"`GRID` of {module.__name__} must be runs with distinct names. Received: names {names}")
-        return cls(key=key, title=module.TITLE, base=module.BASE, grid=module.GRID, scales=scales,
+        repeats = {scale: 1 for scale in SCALES} | dict(getattr(module, "REPEATS", {}))
+        if set(repeats) != set(SCALES) or not all(isinstance(n, int) and n >= 1 for n in repeats.values()):
+            raise ValueError(f"`REPEATS` of {module.__name__} must give a positive integer per scale of {SCALES}. "
+                             f"Received: REPEATS={getattr(module, 'REPEATS', None)!r}")
+        return cls(key=key, title=module.TITLE, repeats=repeats, base=module.BASE, grid=module.GRID, scales=scales,
                    table=module.TABLE, claims=list(module.CLAIMS), figures=module.figures,
                    analyses=dict(getattr(module, "ANALYSES", {})),
                    aliases=(key[len("lab"):], *getattr(module, "ALIASES", ())), module=module)
@@ -134,22 +143,41 @@ def lab_runs(name, fast=False, overrides=None, scale=None, registry=None):
     key, lab = get_lab(name, registry)
     scale = resolve_scale(fast, scale)
     runs = []
+    repeats = lab.repeats[scale]
     for entry in lab.grid:
         run = {**lab.base, **lab.scales[scale], **entry, **(overrides or {})}
         if scale == "fast":
             run.setdefault("offline", True)
         run["lab"] = key
-        runs.append(run)
+        if repeats == 1:
+            runs.append(run)
+            continue
+        for repeat in range(repeats):
+            runs.append({**run, "name": repeat_name(run["name"], repeat),
+                         "seed": run.get("seed", 0) + REPEAT_SEED_STRIDE * repeat})
     return key, lab, runs
 
 
 def lab_table(lab, results):
-    """A lab's result table (its module's `TABLE`) for its result dicts, as Markdown."""
-    from keraslab.train.report import markdown_table
+    """A lab's result table (its module's `TABLE`) for its result dicts, as Markdown: one row
+    per configuration, mean ± standard deviation over its repeats."""
+    from keraslab.train.report import repeated_table
 
     if str(lab) not in LABS:
         raise ValueError(f"`lab` must be one of {sorted(LABS)}. Received: lab={lab!r}")
-    return markdown_table(results, LABS[str(lab)].table)
+    return repeated_table(results, LABS[str(lab)].table)
+
+
+def claims_table(lab, results):
+    """The lab's course claims with their verdicts on `results`, as Markdown: claim, verdict
+    (reproduced, not reproduced, not testable at this scale) and the evidence."""
+    if str(lab) not in LABS:
+        raise ValueError(f"`lab` must be one of {sorted(LABS)}. Received: lab={lab!r}")
+    lines = ["| course claim | verdict here | evidence |", "| --- | --- | --- |"]
+    for claim in LABS[str(lab)].claims:
+        verdict = claim.verdict(results)
+        lines.append(f"| {claim.text} | **{verdict.status}** | {verdict.evidence} |")
+    return "\n".join(lines)
 
 
 def __getattr__(name):

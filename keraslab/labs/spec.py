@@ -7,11 +7,14 @@ A lab module (`keraslab/labs/labN.py`) defines at module level:
 - `GRID`: one dict of overrides per run, each with a `name`;
 - `SCALES`: overrides per scale, `{"fast": {...}, "cpu": {...}, "full": {...}}`;
 - `TABLE`: the result table's `(header, key, format)` columns (see `keraslab.train.report`);
-- `CLAIMS`: the course claims the lab tests, as `Claim`s;
+- `CLAIMS`: the course claims the lab tests, as `Claim`s, each with a `judge` that gives its
+  `Verdict` on the lab's results;
 - `figures(results, analyses)`: the lab's figures, as `Figure`s;
 
-and optionally `ALIASES` (other names for the lab) and `ANALYSES` (`{name: function(out_dir,
-results)}`: analysis over the whole grid, written to `<name>.json` beside the summary).
+and optionally `ALIASES` (other names for the lab), `REPEATS` (`{scale: n}`: each configuration
+of the grid runs n times, with seeds `seed + 1000 k`, as `<name>-r<k>`; default 1) and
+`ANALYSES` (`{name: function(out_dir, results)}`: analysis over the whole grid, written to
+`<name>.json` beside the summary).
 """
 
 from __future__ import annotations
@@ -19,6 +22,27 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections.abc import Callable
+
+VERDICTS = ("reproduced", "not reproduced", "not testable at this scale")
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """What a lab's results say of a course claim.
+
+    Args:
+        status: one of `VERDICTS`.
+        evidence: one or two sentences with the numbers behind it.
+    """
+
+    status: str
+    evidence: str
+
+    def __post_init__(self):
+        if self.status not in VERDICTS:
+            raise ValueError(f"`status` must be one of {VERDICTS}. Received: status={self.status!r}")
+        if not self.evidence:
+            raise ValueError(f"`evidence` must say what the verdict rests on. Received: evidence={self.evidence!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,12 +55,30 @@ class Claim:
             ones, e.g. `"diagnostics.gradients"`).
         runs: the names of the grid's runs it compares (empty: all).
         claimed: the course's figures for it, as data (for a page's "claimed" columns).
+        judge: `judge(groups) -> Verdict`, where `groups` is `{configuration: [result of
+            each repeat]}` (see `keraslab.train.results.group_repeats`).
     """
 
     text: str
     fields: tuple[str, ...]
     runs: tuple[str, ...] = ()
     claimed: dict = dataclasses.field(default_factory=dict)
+    judge: Callable | None = None
+
+    def verdict(self, results):
+        """This claim's `Verdict` on a lab's result dicts.
+
+        Raises:
+            ValueError: when the claim has no judge, or the judge returns something else.
+        """
+        from keraslab.train.results import group_repeats
+
+        if self.judge is None:
+            raise ValueError(f"The claim {self.text!r} has no `judge`. Received: judge=None")
+        verdict = self.judge(group_repeats(results))
+        if not isinstance(verdict, Verdict):
+            raise ValueError(f"The judge of {self.text!r} must return a Verdict. Received: {verdict!r}")
+        return verdict
 
 
 @dataclasses.dataclass(frozen=True)

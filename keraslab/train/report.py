@@ -15,9 +15,96 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import numbers
 
 MISSING = "–"
+
+
+@dataclasses.dataclass(frozen=True)
+class Spread:
+    """The values one measurement took over the repeats (seeds) of a configuration.
+
+    Formats as "mean ± sample standard deviation" (the mean alone for one value).
+
+    Example:
+    >>> s = Spread((94.0, 95.0, 96.0))
+    >>> s.mean, s.std, s.format("{:.1f}")
+    (95.0, 1.0, '95.0 ± 1.0')
+    """
+
+    values: tuple
+
+    def __post_init__(self):
+        if not self.values or not all(_is_number(v) for v in self.values):
+            raise ValueError(f"`values` must be one or more numbers. Received: values={self.values!r}")
+
+    @property
+    def n(self):
+        return len(self.values)
+
+    @property
+    def mean(self):
+        return math.fsum(self.values) / self.n
+
+    @property
+    def std(self):
+        """The sample standard deviation (ddof = 1); 0 for a single value."""
+        if self.n < 2:
+            return 0.0
+        mean = self.mean
+        return math.sqrt(math.fsum((v - mean) ** 2 for v in self.values) / (self.n - 1))
+
+    def format(self, fmt):
+        if self.n == 1:
+            return fmt.format(self.values[0])
+        return f"{fmt.format(self.mean)} ± {fmt.format(self.std)}"
+
+
+def _is_number(value):
+    return (isinstance(value, numbers.Real) and not isinstance(value, bool)
+            and not (isinstance(value, float) and math.isnan(value)))
+
+
+def combine(values):
+    """One table cell for the values a column took over a configuration's repeats: the
+    value itself when all are equal, a `Spread` when they are real numbers, else every value
+    in repeat order (counts, such as epochs to target, read better so: "3, 4, never")."""
+    values = list(values)
+    if not values:
+        return None
+    if all(v == values[0] for v in values):
+        return values[0]
+    if all(_is_number(v) for v in values) and not all(isinstance(v, numbers.Integral) for v in values):
+        return Spread(tuple(float(v) for v in values))
+    return _Listed(tuple(values))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Listed:
+    values: tuple
+
+    def format(self, fmt):
+        return ", ".join(format_value(v, fmt) for v in self.values)
+
+
+def differs(a, b, alpha=0.05):
+    """Whether two sets of repeats differ in mean, by Welch's two-sided t-test.
+
+    Returns:
+        `(difference of means a - b, p-value, differs)`; with fewer than two values on a
+        side, or no spread on either, the p-value is NaN and `differs` is False (no test
+        is possible).
+    """
+    a, b = Spread(tuple(map(float, a))), Spread(tuple(map(float, b)))
+    difference = a.mean - b.mean
+    if a.n < 2 or b.n < 2 or (a.std == 0 and b.std == 0):
+        return difference, float("nan"), False
+    from scipy import stats
+
+    p = float(stats.ttest_ind(a.values, b.values, equal_var=False).pvalue)
+    return difference, p, p < alpha
 
 
 def value_at(row, key):
@@ -33,9 +120,12 @@ def value_at(row, key):
 
 
 def format_value(value, fmt):
-    """`value` formatted with `fmt`, or an en dash when it is missing (None or NaN)."""
+    """`value` formatted with `fmt` (a `Spread` as mean ± std), or an en dash when it is
+    missing (None or NaN)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return MISSING
+    if isinstance(value, (Spread, _Listed)):
+        return value.format(fmt)
     return fmt.format(value)
 
 
@@ -53,6 +143,27 @@ def markdown_table(rows, columns):
     lines = ["| " + " | ".join(h for h, _, _ in columns) + " |", "| " + " | ".join("---" for _ in columns) + " |"]
     for row in rows:
         lines.append("| " + " | ".join(format_value(value_at(row, k), f) for _, k, f in columns) + " |")
+    return "\n".join(lines)
+
+
+def repeated_table(results, columns):
+    """A Markdown table with one row per configuration, each cell combining that
+    configuration's repeats (see `combine`): mean ± std for numbers.
+
+    Args:
+        results: result dicts; repeats of a configuration are named `<configuration>-r<k>`
+            (see `keraslab.train.results.group_repeats`).
+        columns: as for `markdown_table`; the key `"name"` gives the configuration's name.
+    """
+    from keraslab.train.results import group_repeats
+
+    rows = []
+    for configuration, group in group_repeats(results).items():
+        rows.append([configuration if key == "name" else combine(value_at(r, key) for r in group)
+                     for _, key, _ in columns])
+    lines = ["| " + " | ".join(h for h, _, _ in columns) + " |", "| " + " | ".join("---" for _ in columns) + " |"]
+    for row in rows:
+        lines.append("| " + " | ".join(format_value(v, f) for v, (_, _, f) in zip(row, columns, strict=True)) + " |")
     return "\n".join(lines)
 
 

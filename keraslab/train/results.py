@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 import shutil
 from pathlib import Path
 
@@ -17,6 +18,40 @@ from keraslab.train.config import json_default
 SUMMARY_FIELDS = ["name", "final_accuracy", "best_val_accuracy", "epochs_to_target", "final_train_accuracy",
                   "generalization_gap", "time_per_epoch", "epochs_run", "steps", "trainable_params", "ece",
                   "loss_noise", "corruption_mean_accuracy", "corruption_ece", "data_source"]
+
+
+# A configuration repeated over seeds runs as `<configuration>-r<k>`, k = 0, 1, ...
+_REPEAT = re.compile(r"^(?P<configuration>.+)-r(?P<repeat>\d+)$")
+
+
+def repeat_name(configuration, repeat):
+    """The run name of repetition `repeat` (0, 1, ...) of a configuration.
+
+    Example:
+    >>> repeat_name("he-relu", 2)
+    'he-relu-r2'
+    """
+    return f"{configuration}-r{repeat}"
+
+
+def configuration_of(name):
+    """The configuration a run name repeats (the name itself for a run that is not repeated).
+
+    Example:
+    >>> configuration_of("he-relu-r2"), configuration_of("he-relu")
+    ('he-relu', 'he-relu')
+    """
+    match = _REPEAT.match(name)
+    return match["configuration"] if match else name
+
+
+def group_repeats(results):
+    """The results grouped by configuration, in order of first appearance:
+    `{configuration: [result of each repeat, in repeat order]}`."""
+    groups = {}
+    for result in results:
+        groups.setdefault(configuration_of(result["name"]), []).append(result)
+    return groups
 
 
 def epochs_to_target(history, target, key="val_accuracy"):

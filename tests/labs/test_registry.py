@@ -144,3 +144,73 @@ def test_a_lab_module_with_a_scale_missing_is_refused(tmp_path, monkeypatch):
             labs.discover()
     finally:
         sys.modules.pop("keraslab.labs.lab99", None)
+
+
+REPEATED_LAB = FAKE_LAB.replace(
+    'CLAIMS = [Claim("Wider is better", ("final_accuracy",), ("one", "two"))]',
+    '''REPEATS = {"cpu": 3}
+from keraslab.labs.spec import Verdict
+from keraslab.train.report import Spread
+
+
+def _wider(groups):
+    one, two = (Spread(tuple(r["final_accuracy"] for r in groups[k])) for k in ("one", "two"))
+    status = "reproduced" if two.mean > one.mean else "not reproduced"
+    return Verdict(status, f"{two.mean:.2f} against {one.mean:.2f}")
+
+
+CLAIMS = [Claim("Wider is better", ("final_accuracy",), ("one", "two"), judge=_wider)]''')
+
+
+def _register(tmp_path, monkeypatch, key, text):
+    (tmp_path / f"{key}.py").write_text(text)
+    monkeypatch.setattr(labs, "__path__", [*labs.__path__, str(tmp_path)])
+    monkeypatch.delitem(sys.modules, f"keraslab.labs.{key}", raising=False)
+
+
+def test_repeats_run_each_configuration_with_seeds_a_stride_apart(tmp_path, monkeypatch):
+    _register(tmp_path, monkeypatch, "lab96", REPEATED_LAB)
+    try:
+        found = labs.discover()
+        _, lab, runs = labs.lab_runs("lab96", scale="cpu", registry=found)
+        assert lab.repeats == {"fast": 1, "cpu": 3, "full": 1}
+        assert [(r["name"], r["seed"]) for r in runs] == [
+            (f"{name}-r{k}", 1000 * k) for name in ("one", "two") for k in range(3)]
+        assert [r["name"] for r in labs.lab_runs("lab96", scale="fast", registry=found)[2]] == ["one", "two"]
+        seeded = labs.lab_runs("lab96", scale="cpu", registry=found, overrides={"seed": 5})[2]
+        assert [r["seed"] for r in seeded[:3]] == [5, 1005, 2005]
+    finally:
+        sys.modules.pop("keraslab.labs.lab96", None)
+
+
+def test_bad_repeats_are_refused(tmp_path, monkeypatch):
+    _register(tmp_path, monkeypatch, "lab95", REPEATED_LAB.replace('{"cpu": 3}', '{"cpu": 0}'))
+    try:
+        with pytest.raises(ValueError, match=r"lab95 must give a positive integer.*Received: REPEATS=\{'cpu': 0\}"):
+            labs.discover()
+    finally:
+        sys.modules.pop("keraslab.labs.lab95", None)
+
+
+def test_claims_table_gives_each_claims_verdict_on_the_repeats(tmp_path, monkeypatch):
+    _register(tmp_path, monkeypatch, "lab94", REPEATED_LAB)
+    try:
+        found = labs.discover()
+        monkeypatch.setattr(labs, "LABS", found)
+        results = [{"name": f"{name}-r{k}", "final_accuracy": acc + k / 100}
+                   for name, acc in (("one", 0.5), ("two", 0.7)) for k in range(3)]
+        lines = labs.claims_table("lab94", results).splitlines()
+        assert lines[2] == "| Wider is better | **reproduced** | 0.71 against 0.51 |"
+        swapped = [{**r, "name": r["name"].replace("one", "x").replace("two", "one").replace("x", "two")}
+                   for r in results]
+        assert "**not reproduced**" in labs.claims_table("lab94", swapped)
+    finally:
+        sys.modules.pop("keraslab.labs.lab94", None)
+
+
+def test_a_claim_without_a_judge_or_with_a_bad_verdict_is_refused():
+    claim = labs.spec.Claim("Something", ("final_accuracy",))
+    with pytest.raises(ValueError, match="has no `judge`"):
+        claim.verdict([])
+    with pytest.raises(ValueError, match="Received: status='maybe'"):
+        labs.spec.Verdict("maybe", "because")

@@ -1,0 +1,46 @@
+"""Repeated configurations: names, grouping, mean ± spread and the test that calls a difference."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from keraslab.train import report
+from keraslab.train.results import configuration_of, group_repeats, repeat_name
+
+
+def test_repeat_names_round_trip_and_plain_names_are_their_own_configuration():
+    assert configuration_of(repeat_name("batch-2", 11)) == "batch-2"
+    assert configuration_of("plain-seed3") == "plain-seed3"
+    results = [{"name": n} for n in ("a-r0", "b", "a-r1", "c-r0")]
+    assert {k: [r["name"] for r in v] for k, v in group_repeats(results).items()} == {
+        "a": ["a-r0", "a-r1"], "b": ["b"], "c": ["c-r0"]}
+
+
+def test_spread_is_numpys_mean_and_sample_std():
+    values = (0.3, 1.7, 2.2, 9.1)
+    spread = report.Spread(values)
+    assert spread.mean == pytest.approx(np.mean(values))
+    assert spread.std == pytest.approx(np.std(values, ddof=1))
+    assert report.Spread((4.0,)).std == 0.0
+    with pytest.raises(ValueError, match="Received: values=()"):
+        report.Spread(())
+
+
+def test_combine_keeps_equal_values_lists_counts_and_spreads_reals():
+    assert report.combine([1000, 1000]) == 1000
+    assert report.format_value(report.combine([3, 4, "never"]), "{}") == "3, 4, never"
+    assert report.format_value(report.combine([0.5, 0.7]), "{:.2f}") == "0.60 ± 0.14"
+    assert report.format_value(report.combine([0.5, None]), "{:.1f}") == "0.5, –"
+
+
+def test_differs_is_welchs_t_test():
+    a, b = [0.61, 0.64, 0.60], [0.70, 0.69, 0.74]
+    difference, p, different = report.differs(a, b)
+    assert difference == pytest.approx(np.mean(a) - np.mean(b))
+    assert p == pytest.approx(stats.ttest_ind(a, b, equal_var=False).pvalue)
+    assert different
+    assert not report.differs([0.6, 0.7, 0.5], [0.61, 0.72, 0.52])[2]
+    _, p, different = report.differs([0.6], [0.7, 0.8])
+    assert math.isnan(p) and not different
