@@ -13,21 +13,41 @@ import json
 from pathlib import Path
 
 from keraslab.labs.spec import Figure
+from keraslab.train.results import group_repeats
+
+
+def first_repeats(results):
+    """One result per configuration, its first repeat, named by the configuration: curves
+    and histograms show one seed (a figure of every seed would be unreadable)."""
+    return [{**group[0], "name": configuration} for configuration, group in group_repeats(results).items()]
+
+
+def mean_over_repeats(results, field):
+    """`{configuration: mean of field over its repeats}`, skipping missing values."""
+    means = {}
+    for configuration, group in group_repeats(results).items():
+        values = [r[field] for r in group if r.get(field) is not None]
+        if values:
+            means[configuration] = sum(values) / len(values)
+    return means
 
 
 def training_figures(lab, results):
     """Loss and accuracy curves, final accuracy; gradient flow before training and after
-    epoch 1, and the last activation histograms of each run, when recorded."""
+    epoch 1, and the last activation histograms of each run, when recorded. Curves show the
+    first repeat of each configuration, bars the mean over its repeats."""
     from keraslab import plots
 
+    final = mean_over_repeats(results, "final_accuracy")
+    results = first_repeats(results)
     histories = {r["name"]: r["history"] for r in results}
     figures = [
         Figure("loss.png", plots.plot_curves, (histories, "loss"),
                {"title": f"{lab}: training loss (dashed: validation)"}),
         Figure("accuracy.png", plots.plot_curves, (histories, "accuracy"),
                {"title": f"{lab}: accuracy (dashed: validation)"}),
-        Figure("final_accuracy.png", plots.plot_bars, ({r["name"]: r["final_accuracy"] for r in results},),
-               {"ylabel": "test accuracy", "title": f"{lab}: final test accuracy"}),
+        Figure("final_accuracy.png", plots.plot_bars, (final,),
+               {"ylabel": "test accuracy", "title": f"{lab}: final test accuracy (mean over seeds)"}),
     ]
     grad_runs = {r["name"]: r["diagnostics"]["gradients"] for r in results
                  if r.get("diagnostics", {}).get("gradients")}
@@ -48,12 +68,13 @@ def training_figures(lab, results):
 
 def robustness_figures(lab, results, ensemble=None):
     """Accuracy on corrupted inputs and reliability diagrams, for the runs that measured them
-    (with the ensemble's average when an `ensemble` analysis is given)."""
+    (with the ensemble's average when an `ensemble` analysis is given). Bars are means over
+    a configuration's repeats, reliability diagrams its first repeat."""
     from keraslab import plots
 
     figures = []
-    shifted = {r["name"]: r["corruption_mean_accuracy"] for r in results
-               if r.get("corruption_mean_accuracy") is not None}
+    shifted = mean_over_repeats(results, "corruption_mean_accuracy")
+    results = first_repeats(results)
     if shifted:
         figures.append(Figure("corrupted_accuracy.png", plots.plot_bars, (shifted,),
                               {"ylabel": "accuracy on corrupted test images",
@@ -68,10 +89,10 @@ def robustness_figures(lab, results, ensemble=None):
 
 
 def bar_figure(file, results, field, ylabel, title):
-    """A bar chart of one result field per run."""
+    """A bar chart of one result field per configuration (the mean over its repeats)."""
     from keraslab import plots
 
-    return Figure(file, plots.plot_bars, ({r["name"]: r[field] for r in results},), {"ylabel": ylabel, "title": title})
+    return Figure(file, plots.plot_bars, (mean_over_repeats(results, field),), {"ylabel": ylabel, "title": title})
 
 
 def load_analyses(lab, out_dir):
