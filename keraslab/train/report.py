@@ -72,7 +72,7 @@ def combine(values):
     value itself when all are equal, a `Spread` when they are real numbers, else every value
     in repeat order (counts, such as epochs to target, read better so: "3, 4, never")."""
     values = list(values)
-    if not values:
+    if all(v is None or (isinstance(v, float) and math.isnan(v)) for v in values):
         return None
     if all(v == values[0] for v in values):
         return values[0]

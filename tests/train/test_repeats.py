@@ -33,6 +33,7 @@ def test_combine_keeps_equal_values_lists_counts_and_spreads_reals():
     assert report.format_value(report.combine([3, 4, "never"]), "{}") == "3, 4, never"
     assert report.format_value(report.combine([0.5, 0.7]), "{:.2f}") == "0.60 ± 0.14"
     assert report.format_value(report.combine([0.5, None]), "{:.1f}") == "0.5, –"
+    assert report.combine([float("nan"), None, float("nan")]) is None  # missing in every seed: one dash
 
 
 def test_differs_is_welchs_t_test():
