@@ -64,7 +64,7 @@ def check_normalization(normalization):
     return norm
 
 
-def norm_layer(normalization, rank, groups=8, name=None, gamma_initializer="ones"):
+def norm_layer(normalization, rank, groups=8, name=None, gamma_initializer="ones", virtual_batch_size=None):
     """A normalization layer, or None for "none".
 
     "layer" normalizes each sample over all its features; on feature maps that means over
@@ -77,13 +77,22 @@ def norm_layer(normalization, rank, groups=8, name=None, gamma_initializer="ones
         groups: number of groups for "group" (clipped to the channel count by the caller).
         name: layer name.
         gamma_initializer: initializer of the scale (ResNets zero the last one per branch).
+        virtual_batch_size: for "batch", the examples per statistic
+            (`keraslab.layers.GhostBatchNorm`); None: the whole batch.
 
     Returns:
         A Keras layer or None.
     """
     norm = check_normalization(normalization)
+    if virtual_batch_size is not None and norm != "batch":
+        raise ValueError("`virtual_batch_size` is for batch normalization only. "
+                         f"Received: virtual_batch_size={virtual_batch_size!r}, normalization={normalization!r}")
     if norm == "none":
         return None
+    if norm == "batch" and virtual_batch_size is not None:
+        from keraslab.layers import GhostBatchNorm
+
+        return GhostBatchNorm(virtual_batch_size, gamma_initializer=gamma_initializer, name=name)
     if norm == "batch":
         return keras.layers.BatchNormalization(gamma_initializer=gamma_initializer, name=name)
     if norm == "layer":

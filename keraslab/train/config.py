@@ -59,6 +59,10 @@ class RunConfig:
     activation: str = "relu"
     initializer: str = "he"
     normalization: str | None = None
+    # Examples per batch-normalization statistic (`keraslab.layers.GhostBatchNorm`): each
+    # replica's batch is cut into slices of this many examples, each normalized on its own.
+    # None: the whole batch, Keras's BatchNormalization. Convnet with "batch" norm only.
+    virtual_batch_size: int | None = None
     dropout: float = 0.0
     filters: list | None = None
     groups: int = 8
@@ -238,6 +242,23 @@ def _check_diagnostics(cfg):
         _fail("diagnostics", cfg.diagnostics, "a list of " + ", ".join(repr(d) for d in DIAGNOSTICS))
 
 
+def _check_virtual_batch_size(cfg):
+    size = cfg.virtual_batch_size
+    if size is None:
+        return
+    if cfg.normalization != "batch":
+        raise ValueError("`virtual_batch_size` sets the examples per batch-normalization statistic; it needs "
+                         f"normalization='batch'. Received: virtual_batch_size={size!r}, "
+                         f"normalization={cfg.normalization!r}")
+    if cfg.model != "convnet":
+        raise ValueError("`virtual_batch_size` is used by the 'convnet' model only. "
+                         f"Received: virtual_batch_size={size!r}, model={cfg.model!r}")
+    if cfg.batch_size % size:
+        raise ValueError("`virtual_batch_size` must divide `batch_size` (each replica's batch), so that every "
+                         f"statistic is over as many examples. Received: virtual_batch_size={size!r}, "
+                         f"batch_size={cfg.batch_size!r}")
+
+
 def _check_fine_tune_from(cfg):
     if cfg.fine_tune_from is not None and (not _is_int(cfg.fine_tune_from) or cfg.fine_tune_from < 1):
         _fail("fine_tune_from", cfg.fine_tune_from, "None or a stage number (from 1)")
@@ -246,7 +267,7 @@ def _check_fine_tune_from(cfg):
 _CHECKS = (
     _strings("name", "dataset", "activation", "initializer", "regularizer"),
     _strings("lab", "normalization", "data_dir", "ensemble", optional=True),
-    _positive_ints("train_size", "test_size", "image_size", "channels", optional=True),
+    _positive_ints("train_size", "test_size", "image_size", "channels", "virtual_batch_size", optional=True),
     _positive_ints("depth", "width", "groups", "block_size", "pretrain_size", "pretrain_epochs", "lsuv_batch",
                    "batch_size", "epochs", "train_eval_size"),
     _non_negative_ints("dense_units"),
@@ -262,6 +283,7 @@ _CHECKS = (
     _check_augment,
     _check_diagnostics,
     _check_fine_tune_from,
+    _check_virtual_batch_size,
 )
 
 DEFAULTS = RunConfig().to_dict()

@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from keraslab.layers import DropBlock2D, GroupNorm, InstanceNorm
+from keraslab.layers import DropBlock2D, GhostBatchNorm, GroupNorm, InstanceNorm
 from keraslab.models import build_convnet
 
 NORM_TYPES = {"batch": keras.layers.BatchNormalization, "layer": keras.layers.LayerNormalization,
@@ -35,6 +35,26 @@ def test_group_norm_predictions_do_not_depend_on_batch():
     full = model(x, training=True).numpy()
     alone = model(x[:1], training=True).numpy()
     np.testing.assert_allclose(full[:1], alone, atol=1e-5)
+
+
+def test_virtual_batches_normalize_each_slice_on_its_own():
+    """With virtual batches of 2, in training, the first two images come out as if they were the
+    whole batch; with plain batch norm they do not."""
+    x = np.random.default_rng(2).normal(size=(8, 16, 16, 3)).astype("float32")
+    x[2:] = 3.0 * x[2:] + 1.0  # the other slices have other statistics
+    ghost = build_convnet((16, 16, 3), 4, normalization="batch", filters=(8, 8, 16, 16, 16), virtual_batch_size=2)
+    norms = [layer for layer in ghost.layers if layer.name.startswith("norm_")]
+    assert len(norms) == 5 and all(isinstance(n, GhostBatchNorm) and n.virtual_batch_size == 2 for n in norms)
+    np.testing.assert_allclose(ghost(x, training=True).numpy()[:2], ghost(x[:2], training=True).numpy(), atol=1e-5)
+    plain = build_convnet((16, 16, 3), 4, normalization="batch", filters=(8, 8, 16, 16, 16))
+    assert np.abs(plain(x, training=True).numpy()[:2] - plain(x[:2], training=True).numpy()).max() > 1e-3
+
+
+def test_virtual_batch_size_is_for_batch_norm_only():
+    with pytest.raises(ValueError, match=r"Received: virtual_batch_size=2, normalization='group'"):
+        build_convnet((16, 16, 3), 4, normalization="group", filters=(8,) * 5, groups=4, virtual_batch_size=2)
+    with pytest.raises(ValueError, match=r"Received: virtual_batch_size=0"):
+        build_convnet((16, 16, 3), 4, normalization="batch", filters=(8,) * 5, virtual_batch_size=0)
 
 
 def test_dropblock_regularizer_and_errors():

@@ -31,7 +31,8 @@ def test_unknown_keys_are_named_with_their_values():
     ("target_accuracy", 1.5), ("diagnostics", ["gradient"]), ("diagnostics", "gradients"),
     ("filters", [8, 0]), ("filters", []), ("blocks_per_stage", "2"), ("shuffle", "yes"), ("offline", 1),
     ("augment", 3), ("early_stopping_patience", -2), ("fine_tune_from", 0), ("seed", 1.5), ("name", ""),
-    ("normalization", 3), ("dense_units", -1),
+    ("normalization", 3), ("dense_units", -1), ("virtual_batch_size", 0), ("virtual_batch_size", 2.5),
+    ("virtual_batch_size", True),
 ])
 def test_bad_values_name_the_key_and_the_value(key, value):
     with pytest.raises(ValueError) as info:
@@ -47,6 +48,25 @@ def test_bad_values_name_the_key_and_the_value(key, value):
 ])
 def test_accepted_values(key, value):
     assert getattr(RunConfig.from_dict({key: value}), key) == value
+
+
+def test_virtual_batch_size_slices_the_batch_of_a_batch_normalized_convnet():
+    cfg = RunConfig.from_dict({"model": "convnet", "normalization": "batch", "batch_size": 128,
+                               "virtual_batch_size": 8})
+    assert cfg.virtual_batch_size == 8 and RunConfig().virtual_batch_size is None
+    assert RunConfig.from_dict({**cfg.to_dict(), "virtual_batch_size": 128}).virtual_batch_size == 128
+
+
+@pytest.mark.parametrize("changes,named", [
+    ({"normalization": "group"}, "normalization='group'"), ({"normalization": None}, "normalization=None"),
+    ({"model": "mlp"}, "model='mlp'"), ({"batch_size": 4}, "batch_size=4"),
+])
+def test_virtual_batch_size_needs_batch_norm_in_a_convnet_and_a_batch_it_divides(changes, named):
+    config = {"model": "convnet", "normalization": "batch", "batch_size": 128, "virtual_batch_size": 8, **changes}
+    with pytest.raises(ValueError) as info:
+        RunConfig.from_dict(config)
+    message = str(info.value)
+    assert message.startswith("`virtual_batch_size` ") and f"Received: virtual_batch_size=8, {named}" in message
 
 
 def test_replace_validates_and_the_config_is_frozen():
