@@ -157,14 +157,11 @@ def repeated_table(results, columns):
     """
     from keraslab.train.results import group_repeats
 
-    rows = []
-    for configuration, group in group_repeats(results).items():
-        rows.append([configuration if key == "name" else combine(value_at(r, key) for r in group)
-                     for _, key, _ in columns])
-    lines = ["| " + " | ".join(h for h, _, _ in columns) + " |", "| " + " | ".join("---" for _ in columns) + " |"]
-    for row in rows:
-        lines.append("| " + " | ".join(format_value(v, f) for v, (_, _, f) in zip(row, columns, strict=True)) + " |")
-    return "\n".join(lines)
+    rows = [[configuration if key == "name" else combine(value_at(r, key) for r in group) for _, key, _ in columns]
+            for configuration, group in group_repeats(results).items()]
+    # The combined cells are in column order: column i reads item i of a row.
+    return markdown_table(rows, [(header, (lambda row, i=i: row[i]), fmt)
+                                 for i, (header, _, fmt) in enumerate(columns)])
 
 
 def epochs_or_never(row):
