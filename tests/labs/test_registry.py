@@ -110,11 +110,15 @@ def figures(results, analyses):
 """
 
 
-def test_a_new_lab_module_registers_by_itself(tmp_path, monkeypatch):
-    (tmp_path / "lab97.py").write_text(FAKE_LAB)
-    (tmp_path / "notalab.py").write_text("raise RuntimeError('not a lab: never imported')")
+def _register(tmp_path, monkeypatch, key, text):
+    (tmp_path / f"{key}.py").write_text(text)
     monkeypatch.setattr(labs, "__path__", [*labs.__path__, str(tmp_path)])
-    monkeypatch.delitem(sys.modules, "keraslab.labs.lab97", raising=False)
+    monkeypatch.delitem(sys.modules, f"keraslab.labs.{key}", raising=False)
+
+
+def test_a_new_lab_module_registers_by_itself(tmp_path, monkeypatch):
+    (tmp_path / "notalab.py").write_text("raise RuntimeError('not a lab: never imported')")
+    _register(tmp_path, monkeypatch, "lab97", FAKE_LAB)
     try:
         found = labs.discover()
         assert list(found) == [*labs.LABS, "lab97"]
@@ -127,8 +131,7 @@ def test_a_new_lab_module_registers_by_itself(tmp_path, monkeypatch):
 
 
 def test_a_lab_module_missing_a_part_is_refused(tmp_path, monkeypatch):
-    (tmp_path / "lab98.py").write_text(FAKE_LAB.replace("CLAIMS = [", "_CLAIMS = ["))
-    monkeypatch.setattr(labs, "__path__", [*labs.__path__, str(tmp_path)])
+    _register(tmp_path, monkeypatch, "lab98", FAKE_LAB.replace("CLAIMS = [", "_CLAIMS = ["))
     try:
         with pytest.raises(ValueError, match=r"lab98 must define \['CLAIMS'\]"):
             labs.discover()
@@ -137,8 +140,7 @@ def test_a_lab_module_missing_a_part_is_refused(tmp_path, monkeypatch):
 
 
 def test_a_lab_module_with_a_scale_missing_is_refused(tmp_path, monkeypatch):
-    (tmp_path / "lab99.py").write_text(FAKE_LAB.replace(', "full": {"epochs": 3}', ""))
-    monkeypatch.setattr(labs, "__path__", [*labs.__path__, str(tmp_path)])
+    _register(tmp_path, monkeypatch, "lab99", FAKE_LAB.replace(', "full": {"epochs": 3}', ""))
     try:
         with pytest.raises(ValueError, match=r"Received: SCALES keys \['cpu', 'fast'\]"):
             labs.discover()
@@ -160,12 +162,6 @@ def _wider(groups):
 
 
 CLAIMS = [Claim("Wider is better", ("final_accuracy",), ("one", "two"), judge=_wider)]''')
-
-
-def _register(tmp_path, monkeypatch, key, text):
-    (tmp_path / f"{key}.py").write_text(text)
-    monkeypatch.setattr(labs, "__path__", [*labs.__path__, str(tmp_path)])
-    monkeypatch.delitem(sys.modules, f"keraslab.labs.{key}", raising=False)
 
 
 def test_repeats_run_each_configuration_with_seeds_a_stride_apart(tmp_path, monkeypatch):
