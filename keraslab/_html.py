@@ -1,4 +1,4 @@
-"""Text of an HTML page as a reader sees it, for the leak scans (book and release) to share."""
+"""Text of an HTML page as a reader sees it, for the leak scan (:mod:`keraslab.grading.leaks`)."""
 
 from __future__ import annotations
 

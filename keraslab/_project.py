@@ -5,10 +5,9 @@ and branch. They are read from the ``repository:`` section (``url``, ``branch``)
 ``book/_config.yml`` in the checkout the command runs in (the current folder or one above it), so
 a fork that changes that one setting releases notebooks and builds a book that point at the fork.
 Outside a checkout (keraslab installed from PyPI and used on its own) the course's own
-repository is used.
-
-``REPOSITORY`` ("owner/name"), ``REPOSITORY_URL`` and ``DEFAULT_BRANCH`` are read afresh on
-each access, so they always follow the checkout of the current folder.
+repository is used. Every address is made by :class:`Repository` (``colab_url``, ``raw_url``,
+``requirement``) from :func:`repository`, read afresh on each call, so it always follows the
+checkout of the current folder.
 """
 
 from __future__ import annotations
@@ -94,13 +93,3 @@ def repository(book_dir: Path | str | None = None) -> Repository:
         return Repository(DEFAULT_URL, DEFAULT_BRANCH_NAME)
     return read_repository(checkout / BOOK_FOLDER / CONFIG_NAME)
 
-
-def __getattr__(name: str):
-    # Module attributes kept for the code that reads them (release badges and install cells).
-    if name == "REPOSITORY":
-        return repository().name
-    if name == "REPOSITORY_URL":
-        return repository().url
-    if name == "DEFAULT_BRANCH":
-        return repository().branch
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

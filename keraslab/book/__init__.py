@@ -23,10 +23,10 @@ from keraslab.book.build import (
     toc_pages,
 )
 from keraslab.book.cli import configure_parser, main
-from keraslab.book.scan import FORBIDDEN_IN_STUDENT, BookError, html_to_text, scan_site
+from keraslab.book.scan import BookError, scan_site
 
 __all__ = [
-    "BUILD_FOLDER", "EDITIONS", "FORBIDDEN_IN_STUDENT", "NOTEBOOK_PAGES", "OK_MARKER", "BookError",
-    "build", "configure_parser", "default_cache", "default_out", "filter_toc", "find_book",
-    "html_to_text", "main", "notebook_for_the_book", "scan_site", "sync_notebooks", "toc_pages",
+    "BUILD_FOLDER", "EDITIONS", "NOTEBOOK_PAGES", "OK_MARKER", "BookError", "build",
+    "configure_parser", "default_cache", "default_out", "filter_toc", "find_book", "main",
+    "notebook_for_the_book", "scan_site", "sync_notebooks", "toc_pages",
 ]

@@ -24,7 +24,6 @@ keraslab release solutions/ --out exercises/ --scan book/_build/html   # CI: no 
 
 from __future__ import annotations
 
-import html
 import os
 import re
 import sys
@@ -34,12 +33,12 @@ from pathlib import Path
 import nbformat
 
 from keraslab import _project
+from keraslab.grading import leaks
 from keraslab.grading import notebook as nbg
 
 COLAB_DIR = "exercises"
 BADGE_CELL_ID = "keraslab-colab-badge"
 INSTALL_CELL_ID = "keraslab-colab-install"
-SCANNED_SUFFIXES = {".ipynb", ".html", ".htm", ".md", ".txt", ".js", ".json", ".py", ".tex", ".xml"}
 
 
 class ReleaseError(nbg.NotebookFormatError):
@@ -71,11 +70,9 @@ def _possible_leak_message(name: str, lines: list[str]) -> str:
 
 
 def colab_url(name: str, colab_dir: str = COLAB_DIR) -> str:
-    repository = _project.REPOSITORY_URL.removeprefix("https://github.com/")
-    return (
-        f"https://colab.research.google.com/github/{repository}/blob/"
-        f"{_project.DEFAULT_BRANCH}/{colab_dir.strip('/')}/{name}"
-    )
+    """Colab's address of the released notebook ``name`` in ``colab_dir`` of the course's
+    repository (:func:`keraslab._project.repository`: a fork's own)."""
+    return _project.repository().colab_url(colab_dir.strip("/") + "/" + name)
 
 
 def _locked_metadata(cell_id: str) -> dict:
@@ -90,12 +87,13 @@ def _locked_metadata(cell_id: str) -> dict:
 
 def colab_cells(name: str, colab_dir: str = COLAB_DIR) -> list:
     """The badge cell and the install cell that every released notebook starts with."""
+    repository = _project.repository()  # read once: the badge and the install cell agree
     badge = nbformat.v4.new_markdown_cell(
         f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
-        f"({colab_url(name, colab_dir)})",
+        f"({repository.colab_url(colab_dir.strip('/') + '/' + name)})",
         id=BADGE_CELL_ID,
     )
-    requirement = f"keraslab @ git+{_project.REPOSITORY_URL}@{_project.DEFAULT_BRANCH}"
+    requirement = repository.requirement()
     install = nbformat.v4.new_code_cell(
         "# In Google Colab this installs keraslab (Colab already has TensorFlow); elsewhere it\n"
         "# does nothing. Run it first.\n"
@@ -210,23 +208,15 @@ def release_notebook(
         cells = colab_cells(name, colab_dir) + cells
     released.cells = cells
     if not keep_hidden_tests:
-        leaks = find_leaks(released, nbg.secret_text(nb))
-        if leaks:
+        found = leaks.notebook_leaks(released, nb)
+        if found:
             raise ReleaseError(
                 f"notebook {name!r}: the release would still contain secret text: "
-                + "; ".join(repr(line) for line in leaks[:5])
-                + ("" if len(leaks) <= 5 else f" (and {len(leaks) - 5} more)")
+                + "; ".join(repr(line) for line in found[:5])
+                + ("" if len(found) <= 5 else f" (and {len(found) - 5} more)")
                 + ". Mark it as a solution, hidden test or mark scheme, or reword it."
             )
     return released
-
-
-def find_leaks(released_nb, secret: nbg.SecretText) -> list[str]:
-    """Secret lines or markers found in any string of a released notebook."""
-    found: set[str] = set()
-    for text in nbg.strings_in(released_nb):
-        found.update(secret.find_in(text))
-    return sorted(found)
 
 
 def collect_notebooks(paths) -> list[Path]:
@@ -355,64 +345,6 @@ def sync_differences(released: dict[Path, str], out_dir) -> list[str]:
     return problems
 
 
-# A file other than a released notebook leaks a secret region when it holds MIN_LEAKED_LINES of
-# the region's distinctive lines, or at least half of them adding up to MIN_LEAKED_CHARACTERS.
-# A short line or two shared with a longer solution (``return variances``, a loop the book also
-# teaches) is common code, not a leak; released notebooks get the exact per-line check.
-MIN_LEAKED_LINES = 3
-MIN_LEAKED_CHARACTERS = 40
-
-
-def _leaked_regions(regions, text) -> list[str]:
-    found = []
-    for region in regions:
-        present = [line for line in region if line in text]
-        if len(present) >= MIN_LEAKED_LINES or (
-            2 * len(present) >= len(region) and sum(map(len, present)) >= MIN_LEAKED_CHARACTERS
-        ):
-            found.extend(present)
-    return found
-
-
-def scan_for_leaks(solutions, paths) -> list[str]:
-    """Searches text files under ``paths`` for any solution, hidden-test or mark-scheme text.
-
-    A notebook named like a solution notebook is its released copy: any distinctive line of
-    that notebook's secret regions, or any marker, is a leak. Any other file (a built web page,
-    another notebook) leaks when it holds a marker or a substantial part of one secret region
-    of any solution notebook (see `MIN_LEAKED_LINES`). HTML is searched both unescaped and with
-    its tags removed, so code rendered into a web page (one tag per highlighted token) is found
-    too.
-    """
-    notebooks = {source.name: nbg.read_notebook(source) for source in collect_notebooks(solutions)}
-    own_secret = {name: nbg.secret_text(nb) for name, nb in notebooks.items()}
-    all_regions = [region for nb in notebooks.values() for region in nbg.secret_regions(nb)]
-    findings = []
-    for raw in paths:
-        root = Path(raw)
-        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
-        for file in files:
-            if file.suffix.lower() not in SCANNED_SUFFIXES:
-                continue
-            try:
-                text = file.read_text(encoding="utf-8", errors="replace")
-            except OSError as error:
-                findings.append(f"{file}: cannot read ({error})")
-                continue
-            if file.suffix.lower() in (".html", ".htm", ".xml"):
-                # Highlighted code puts each token in its own tag, which splits a secret line:
-                # search the text with the tags removed as well as the raw text.
-                text = html.unescape(text) + "\n" + html.unescape(re.sub(r"<[^>]+>", "", text))
-            if file.suffix.lower() == ".ipynb" and file.name in own_secret:
-                leaked = own_secret[file.name].find_in(text)
-            else:
-                markers = [marker for marker in nbg.ALL_MARKERS if marker in text]
-                leaked = sorted(set(markers + _leaked_regions(all_regions, text)))
-            for line in leaked:
-                findings.append(f"{file}: contains {line!r}")
-    return findings
-
-
 def configure_parser(parser) -> None:
     parser.add_argument(
         "solutions", nargs="+", metavar="SOLUTIONS", help="solution notebooks or folders of them"
@@ -495,11 +427,16 @@ def main(args) -> int:
                 target.write_text(content, encoding="utf-8")
                 print(f"released {target}")
     if args.scan:
-        findings = scan_for_leaks(args.solutions, args.scan)
-        for finding in findings:
-            print(f"keraslab release: leak: {finding}", file=sys.stderr)
-        if findings:
+        try:
+            solutions = {path.name: nbg.read_notebook(path) for path in collect_notebooks(args.solutions)}
+            found = leaks.find_leaks(args.scan, solutions)
+        except (nbg.NotebookFormatError, OSError, ValueError) as error:
+            print(f"keraslab release: error: {error}", file=sys.stderr)
+            return 2
+        for leak in found:
+            print(f"keraslab release: leak: {leak}", file=sys.stderr)
+        if found:
             status = 1
         else:
-            print(f"no solution or hidden-test text in {', '.join(args.scan)}")
+            print(f"no solution, hidden-test or instructor-only text in {', '.join(args.scan)}")
     return status

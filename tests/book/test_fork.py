@@ -43,7 +43,8 @@ def test_a_forks_setting_reaches_the_badges_and_install_cells(tmp_path, monkeypa
             "exercises/01_initialization.ipynb") in badge.source
     assert "keraslab/keraslab" not in badge.source
     assert f"keraslab @ git+{FORK_URL}@{FORK_BRANCH}" in install.source
-    assert _project.REPOSITORY == "a-teacher/my-course"
+    assert _project.repository().name == "a-teacher/my-course"
+    assert release.colab_url("x.ipynb") == _project.repository().colab_url("exercises/x.ipynb")
 
 
 def test_keraslab_release_in_a_fork_writes_the_forks_badges(tmp_path, monkeypatch):

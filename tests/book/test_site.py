@@ -309,11 +309,12 @@ def test_the_leak_scan_looks_for_every_marker_the_grading_tools_define(tmp_path)
 
     words = [word for pair in nbg.DELIMITERS.values() for word in pair]
     assert len(words) == 6
-    for word in words + ["instructor-only"]:
-        assert book.FORBIDDEN_IN_STUDENT.search(f"x {word} y"), word
-    # Highlighted code splits a marker over tags and entities; the reader's text joins it.
     (tmp_path / "index.html").write_text("<p>fine</p>")
+    assert book.scan_site(tmp_path) == []
+    for word in words + ["instructor-only"]:
+        (tmp_path / "p.html").write_text(f"<p>x {word} y</p>")
+        assert [p for p in book.scan_site(tmp_path) if word in p], word
+    # Highlighted code splits a marker over tags and entities; the reader's text joins it.
     (tmp_path / "p.html").write_text('<span class="c1">###&nbsp;</span><span>BEGIN</span>\n'
                                      '<span> MARK</span> <span>SCHEME</span>')
-    assert book.html_to_text('<span>BEGIN</span>\n  <b>MARK</b>&amp;') == "BEGIN MARK&"
     assert [p for p in book.scan_site(tmp_path) if "BEGIN MARK SCHEME" in p], book.scan_site(tmp_path)

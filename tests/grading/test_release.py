@@ -8,6 +8,7 @@ import nbformat
 import pytest
 
 from keraslab import _project, cli
+from keraslab.grading import leaks
 from keraslab.grading import notebook as nbg
 from keraslab.grading import release as releasing
 from tests.grading.fixtures import notebooks as fx
@@ -66,12 +67,12 @@ def test_release_locks_cells_and_records_nbgrader_checksums():
 def test_release_starts_with_colab_badge_and_colab_only_install_cell():
     badge, install = fx.released_notebook().cells[:2]
     assert badge.cell_type == "markdown" and "colab-badge.svg" in badge.source
-    repository = _project.REPOSITORY_URL.removeprefix("https://github.com/")
+    repository = _project.repository().name
     assert f"colab.research.google.com/github/{repository}/blob/" in badge.source
     assert badge.source.endswith(f"/exercises/{fx.ASSIGNMENT_NAME})")
     assert install.cell_type == "code"
     assert 'if "google.colab" in sys.modules:' in install.source
-    assert f"git+{_project.REPOSITORY_URL}@" in install.source
+    assert f"git+{_project.repository().url}@" in install.source
     assert "tensorflow" not in install.source.split("import sys", 1)[1]
     # Outside Colab the cell is a no-op (and cheap), so graded runs can execute it.
     namespace = {}
@@ -209,7 +210,8 @@ def test_release_cli_writes_checks_sync_and_scans_for_leaks(tmp_path, capsys):
     assert cli.main(["release", str(solutions), "--out", str(out), "--scan", str(site)]) == 0
     # A released notebook is held to its own solution line by line.
     released.write_text(released.read_text().replace("YOUR CODE HERE", hidden_region[0]))
-    assert releasing.scan_for_leaks([solutions], [released]) == [
+    notebooks = {fx.ASSIGNMENT_NAME: fx.solution_notebook()}
+    assert [str(leak) for leak in leaks.find_leaks([released], notebooks)] == [
         f"{released}: contains {hidden_region[0]!r}"
     ]
 
@@ -236,5 +238,5 @@ def test_exercises_folder_is_a_fresh_release_of_solutions():
     released = releasing.release_files(SOLUTION_NOTEBOOKS, REPO / "exercises")
     assert releasing.sync_differences(released, REPO / "exercises") == []
     if SOLUTION_NOTEBOOKS:
-        findings = releasing.scan_for_leaks(SOLUTION_NOTEBOOKS, [REPO / "exercises"])
-        assert findings == []
+        solutions = {path.name: nbg.read_notebook(path) for path in SOLUTION_NOTEBOOKS}
+        assert leaks.find_leaks([REPO / "exercises"], solutions) == []
