@@ -168,14 +168,15 @@ def lab_table(lab, results):
     return repeated_table(results, LABS[str(lab)].table)
 
 
-def claims_table(lab, results):
-    """The lab's course claims with their verdicts on `results`, as Markdown: claim, verdict
-    (reproduced, not reproduced, not testable at this scale) and the evidence."""
+def claims_table(lab, results, analyses=None):
+    """The lab's course claims with their verdicts on `results` (and its grid analyses,
+    `{name: value}`, for the claims about them), as Markdown: claim, verdict (reproduced, not
+    reproduced, not testable at this scale) and the evidence."""
     if str(lab) not in LABS:
         raise ValueError(f"`lab` must be one of {sorted(LABS)}. Received: lab={lab!r}")
     lines = ["| course claim | verdict here | evidence |", "| --- | --- | --- |"]
     for claim in LABS[str(lab)].claims:
-        verdict = claim.verdict(results)
+        verdict = claim.verdict(results, analyses)
         lines.append(f"| {claim.text} | **{verdict.status}** | {verdict.evidence} |")
     return "\n".join(lines)
 

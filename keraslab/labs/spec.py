@@ -56,7 +56,9 @@ class Claim:
         runs: the names of the grid's runs it compares (empty: all).
         claimed: the course's figures for it, as data (for a page's "claimed" columns).
         judge: `judge(groups) -> Verdict`, where `groups` is `{configuration: [result of
-            each repeat]}` (see `keraslab.train.results.group_repeats`).
+            each repeat]}` (see `keraslab.train.results.group_repeats`); a judge of a claim
+            about a grid analysis (lab 5's ensembles) takes `judge(groups, analyses)`, with
+            the lab's `{analysis name: value}` (see `ANALYSES`).
     """
 
     text: str
@@ -65,17 +67,24 @@ class Claim:
     claimed: dict = dataclasses.field(default_factory=dict)
     judge: Callable | None = None
 
-    def verdict(self, results):
-        """This claim's `Verdict` on a lab's result dicts.
+    def verdict(self, results, analyses=None):
+        """This claim's `Verdict` on a lab's result dicts (and its grid analyses, for a judge
+        that takes them).
 
         Raises:
             ValueError: when the claim has no judge, or the judge returns something else.
         """
+        import inspect
+
         from keraslab.train.results import group_repeats
 
         if self.judge is None:
             raise ValueError(f"The claim {self.text!r} has no `judge`. Received: judge=None")
-        verdict = self.judge(group_repeats(results))
+        groups = group_repeats(results)
+        if len(inspect.signature(self.judge).parameters) >= 2:
+            verdict = self.judge(groups, dict(analyses or {}))
+        else:
+            verdict = self.judge(groups)
         if not isinstance(verdict, Verdict):
             raise ValueError(f"The judge of {self.text!r} must return a Verdict. Received: {verdict!r}")
         return verdict

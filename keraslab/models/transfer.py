@@ -1,9 +1,13 @@
 """Transfer learning with a backbone the kit pretrains itself (nothing is downloaded).
 
-The source task is the generated shapes dataset with 100 classes (10 outlines x 10
-textures, `keraslab.data.class_layout(100)`); the backbone is `build_resnet` without its
-classifier. The labs' target tasks (flowers, or the 5-class shapes stand-in offline) share
-low-level features with it, the situation transfer learning is meant for.
+The source task (`load_source_task`) is a task of generated shapes related to the labs'
+target but distinct from it: the offline flowers stand-in is `class_layout(5)` (circles,
+squares and triangles, solid or striped); the source has the 28 classes of `class_layout(40)`
+whose outline is none of those three (diamond, cross, ring, frame, x, half disc, ellipse, each
+solid, with horizontal or vertical stripes, or checkered). Source and target share the image
+generator, its textures, edges and corners, not a single outline, the situation transfer
+learning is meant for (a backbone that has seen other objects). The backbone is
+`build_resnet` without its classifier.
 
 Strategies (lab 4):
 - "A": freeze the whole backbone, train a new head.
@@ -38,6 +42,73 @@ from keraslab.models.resnet import build_resnet
 
 STRATEGIES = ("A", "B", "scratch")
 BACKBONE_ARCH = {"blocks_per_stage": (1, 1, 1), "filters": (32, 64, 128)}
+SOURCE_NAME = "shapes-disjoint-outlines"
+# The source classes are drawn from this layout of the shapes generator (10 outlines x 4 textures).
+SOURCE_LAYOUT = 40
+# The offline target (the 5-class flowers stand-in) whose outlines the source leaves out.
+TARGET_LAYOUT = 5
+# Source images are generated in chunks of this many images, each from its own seed
+# (`source_stream_seed`), so a larger source set extends a smaller one.
+SOURCE_CHUNK = 2048
+SOURCE_SEED_OFFSET = 7919
+
+
+def source_classes():
+    """The source task's classes, as `(outline, texture)` pairs: those of
+    `class_layout(SOURCE_LAYOUT)` whose outline is none of the target's (`class_layout(TARGET_LAYOUT)`)."""
+    from keraslab.data.offline import class_layout
+
+    target_outlines = {shape for shape, _ in class_layout(TARGET_LAYOUT)}
+    return [pair for pair in class_layout(SOURCE_LAYOUT) if pair[0] not in target_outlines]
+
+
+def source_stream_seed(seed, split, chunk):
+    """The generator seed of one chunk of source images (split 0: training, 1: test);
+    distinct for every seed, split and chunk below 500,000 chunks."""
+    return SOURCE_SEED_OFFSET + 1_000_003 * int(seed) + 2 * int(chunk) + int(split)
+
+
+def load_source_task(train_size=7000, test_size=1000, image_size=32, seed=0):
+    """The source task's images: the generator's images of the source classes (`source_classes`).
+
+    Images are generated with `keraslab.data.make_shapes` over the 40-class layout, chunk by
+    chunk, and the images of the target's outlines are dropped; labels are indices into
+    `source_classes()`. Training and test images come from separate streams.
+
+    Args:
+        train_size: number of training images.
+        test_size: number of test images.
+        image_size: height and width.
+        seed: seed of the streams.
+
+    Returns:
+        `((x_train, y_train), (x_test, y_test))`: `uint8` images and `int64` labels.
+
+    Raises:
+        ValueError: for a size that is not a positive integer.
+    """
+    from keraslab.data.offline import class_layout, make_shapes
+
+    for name, value in (("train_size", train_size), ("test_size", test_size)):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+    layout = class_layout(SOURCE_LAYOUT)
+    index = {pair: i for i, pair in enumerate(source_classes())}
+    to_source = np.array([index.get(pair, -1) for pair in layout])
+
+    def stream(split, size):
+        xs, ys, have, chunk = [], [], 0, 0
+        while have < size:
+            x, y = make_shapes(SOURCE_CHUNK, image_size=image_size, num_classes=SOURCE_LAYOUT,
+                               seed=source_stream_seed(seed, split, chunk))
+            keep = to_source[y] >= 0
+            xs.append(x[keep])
+            ys.append(to_source[y[keep]])
+            have += int(keep.sum())
+            chunk += 1
+        return np.concatenate(xs)[:size], np.concatenate(ys)[:size].astype(np.int64)
+
+    return stream(0, train_size), stream(1, test_size)
 
 
 def build_backbone(seed=0, **arch):
@@ -60,13 +131,14 @@ def _cache_dir(cache_dir):
     return Path(os.environ.get("KERASLAB_CACHE", Path.home() / ".cache" / "keraslab")) / "backbones"
 
 
-def pretrain_backbone(train_size=5000, epochs=10, batch_size=64, image_size=32, learning_rate=1e-3,
+def pretrain_backbone(train_size=7000, epochs=10, batch_size=64, image_size=32, learning_rate=1e-3,
                       seed=0, cache_dir=None, verbose=0, **arch):
-    """Pretrains the backbone on the 100-class shapes task, or loads it from the cache.
+    """Pretrains the backbone on the source task (`load_source_task`), or loads it from the cache.
 
     The weights are cached under `cache_dir` (default `$KERASLAB_CACHE/backbones` or
-    `~/.cache/keraslab/backbones`) with a name derived from all arguments, so a lab pays
-    for pretraining once.
+    `~/.cache/keraslab/backbones`) with a name derived from all arguments, the seed
+    included, so a lab pays for pretraining once per seed: every run with that seed (A and
+    B of one repeat) starts from the same backbone, and repeats from different ones.
 
     Args:
         train_size: number of source images.
@@ -81,13 +153,14 @@ def pretrain_backbone(train_size=5000, epochs=10, batch_size=64, image_size=32, 
 
     Returns:
         `(backbone_weights_path, info)`: the path of the `.weights.h5` file and a dict with
-        the source accuracy and settings. Build fresh copies with `load_backbone`.
+        the settings, `source_classes`, `chance` (1 / classes), `source_test_accuracy` (on
+        held-out source images) and `pretrain_seconds`. Build fresh copies with `load_backbone`.
 
     Example:
     >>> path, info = pretrain_backbone(train_size=200, epochs=1)  # doctest: +SKIP
     """
     settings = dict(train_size=train_size, epochs=epochs, batch_size=batch_size, image_size=image_size,
-                    learning_rate=learning_rate, seed=seed, arch={**BACKBONE_ARCH, **arch}, source="shapes100")
+                    learning_rate=learning_rate, seed=seed, arch={**BACKBONE_ARCH, **arch}, source=SOURCE_NAME)
     key = hashlib.sha256(json.dumps(settings, sort_keys=True, default=list).encode()).hexdigest()[:16]
     directory = _cache_dir(cache_dir)
     path = directory / f"backbone-{key}.weights.h5"
@@ -95,27 +168,32 @@ def pretrain_backbone(train_size=5000, epochs=10, batch_size=64, image_size=32, 
     if path.exists() and info_path.exists():
         return str(path), json.loads(info_path.read_text())
 
-    from keraslab.data.offline import load_shapes
+    import time
+
     from keraslab.data.pipeline import channel_stats, make_pipeline
 
-    (x, y), (xt, yt) = load_shapes(train_size=train_size, test_size=max(200, train_size // 10),
-                                   image_size=image_size, num_classes=100, seed=seed + 7919)
+    started = time.perf_counter()
+    (x, y), (xt, yt) = load_source_task(train_size=train_size, test_size=max(500, train_size // 10),
+                                        image_size=image_size, seed=seed)
+    num_classes = len(source_classes())
     mean, std = channel_stats(x)
-    common = dict(batch_size=batch_size, num_classes=100, mean=mean, std=std)
+    common = dict(batch_size=batch_size, num_classes=num_classes, mean=mean, std=std)
     train = make_pipeline(x, y, training=True, augment="standard", seed=seed, **common)
     test = make_pipeline(xt, yt, **common)
     backbone = build_backbone(seed=seed, **arch)
     inputs = keras.Input((image_size, image_size, 3))
-    outputs = keras.layers.Dense(100, activation="softmax", name="source_head")(backbone(inputs))
+    outputs = keras.layers.Dense(num_classes, activation="softmax", name="source_head")(backbone(inputs))
     model = keras.Model(inputs, outputs)
     model.compile(keras.optimizers.Adam(learning_rate), "categorical_crossentropy", metrics=["accuracy"])
     model.fit(train, epochs=epochs, verbose=verbose, shuffle=False)  # the pipeline shuffles
     _, accuracy = model.evaluate(test, verbose=0)
+    seconds = time.perf_counter() - started
     directory.mkdir(parents=True, exist_ok=True)
     tmp = directory / f".tmp-{os.getpid()}-{path.name}"
     backbone.save_weights(tmp)
     os.replace(tmp, path)  # atomic: parallel runs never read half a file
-    info = {**settings, "source_test_accuracy": float(accuracy)}
+    info = {**settings, "source_classes": num_classes, "chance": 1 / num_classes, "source_test_size": int(len(xt)),
+            "source_test_accuracy": float(accuracy), "pretrain_seconds": seconds}
     info_path.write_text(json.dumps(info, indent=1))
     return str(path), info
 

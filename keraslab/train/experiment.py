@@ -29,8 +29,11 @@ import keras
 import numpy as np
 
 from keraslab.train.callbacks import EpochTimer, tensorboard_callback
-from keraslab.train.config import RunConfig, json_default, pick, same_config
+from keraslab.train.config import DEFAULTS, RunConfig, json_default, pick, same_config
 from keraslab.train.results import epochs_to_target, read_history
+
+# The settings of a transfer backbone's architecture (pretrained and target models share them).
+TRANSFER_ARCH_KEYS = ["blocks_per_stage", "filters", "zero_init_residual"]
 
 
 def optimizer_for(cfg):
@@ -56,12 +59,13 @@ def build_model(cfg, input_shape, num_classes, backbone_weights=None):
     if cfg.model == "convnet":
         return models.build_convnet(input_shape, num_classes, seed=seed, normalization=cfg.normalization or "none",
                                     **pick(cfg, ["filters", "groups", "activation", "initializer", "regularizer",
-                                                 "rate", "block_size", "head_dropout", "dense_units"]))
+                                                 "rate", "block_size", "head_dropout", "dense_units",
+                                                 "virtual_batch_size"]))
     if cfg.model == "resnet":
         return models.build_resnet(input_shape, num_classes, seed=seed, normalization=cfg.normalization or "batch",
                                    **pick(cfg, ["blocks_per_stage", "filters", "groups", "stochastic_depth",
                                                 "zero_init_residual", "initializer"]))
-    arch = pick(cfg, ["blocks_per_stage", "filters"])
+    arch = pick(cfg, TRANSFER_ARCH_KEYS)
     weights = None if cfg.strategy == "scratch" else backbone_weights
     backbone = models.load_backbone(weights, seed=seed, **arch)
     return models.build_transfer_model(backbone, num_classes, strategy=cfg.strategy,
@@ -146,9 +150,10 @@ def model_factory(cfg, data):
     if cfg.model == "transfer" and cfg.strategy != "scratch":
         from keraslab.models import pretrain_backbone
 
+        # One backbone per seed: the repeats of a lab differ in their backbone too.
         backbone_weights, backbone_info = pretrain_backbone(
             train_size=int(cfg.pretrain_size), epochs=int(cfg.pretrain_epochs), image_size=data.x.shape[1],
-            **pick(cfg, ["blocks_per_stage", "filters"]))
+            seed=int(cfg.seed), **pick(cfg, TRANSFER_ARCH_KEYS))
 
     def make_model():
         model = build_model(cfg, data.x.shape[1:], data.num_classes, backbone_weights)
@@ -324,11 +329,14 @@ def run_dir_for(cfg, out_dir, runtime):
 
 
 def finished_result(cfg, run_dir):
-    """The run's existing `result.json` if it was made with the same config, else None."""
+    """The run's existing `result.json` if it was made with the same config, else None. A key
+    that the config of an older result lacks (added to `RunConfig` since) counts at its
+    default, which is how that run was made."""
     path = run_dir / "result.json"
     if path.exists():
         previous = json.loads(path.read_text())
-        if same_config(previous.get("config"), cfg.to_dict()):
+        if isinstance(previous.get("config"), dict) and same_config({**DEFAULTS, **previous["config"]},
+                                                                    cfg.to_dict()):
             return previous
     return None
 

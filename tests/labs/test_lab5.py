@@ -1,6 +1,12 @@
 import numpy as np
 
+from keraslab import labs
 from keraslab.labs import lab5
+
+
+def _save(tmp_path, name, probs, labels, **corrupted):
+    (tmp_path / name).mkdir()
+    np.savez(tmp_path / name / "predictions.npz", probs=probs, labels=labels, **corrupted)
 
 
 def test_lab5_ensemble_from_saved_predictions(tmp_path):
@@ -17,7 +23,9 @@ def test_lab5_ensemble_from_saved_predictions(tmp_path):
         np.savez(tmp_path / f"seed{s}" / "predictions.npz", probs=probs, labels=labels)
         results.append({"name": f"seed{s}", "config": {"ensemble": "plain"}})
     results.append({"name": "mixup", "config": {"ensemble": None}})
-    out = lab5.evaluate_ensemble(tmp_path, results)
+    analysis = lab5.evaluate_ensemble(tmp_path, results)
+    assert len(analysis["repeats"]) == 1 and analysis["repeats"][0]["repeat"] == 0
+    out = analysis["repeats"][0]
     assert set(out["members"]) == {"seed0", "seed1", "seed2"} and out["evaluated_on"] == 200
     assert out["average"] > out["best_member"] and "stacking" in out
     assert set(out["ece_members"]) == set(out["members"]) and 0 <= out["ece_average"] <= 1
@@ -45,9 +53,10 @@ def test_lab5_architecture_ensemble_and_corrupted_predictions(tmp_path):
         np.savez(tmp_path / name / "predictions.npz", probs=noisy(0.7), labels=labels,
                  corrupted_darken=noisy(0.5))
         results.append({"name": name, "config": {"ensemble": kind}})
-    out = lab5.evaluate_ensemble(tmp_path, results)
+    out = lab5.evaluate_ensemble(tmp_path, results)["repeats"][0]
     assert set(out["members"]) == {"s0", "s1", "s2", "s3"}
-    assert set(out["architectures"]["members"]) == {"s0", "s1", "s2", "convnet", "wide"}
+    # As many members as the seed ensemble: the first two seeds and the two other architectures.
+    assert set(out["architectures"]["members"]) == {"s0", "s1", "convnet", "wide"}
     shifted = out["corrupted"]["darken"]
     assert shifted["average"] > shifted["best_member"] >= shifted["mean_member"]
     assert out["corrupted_mean"]["average"] == shifted["average"]
@@ -55,15 +64,89 @@ def test_lab5_architecture_ensemble_and_corrupted_predictions(tmp_path):
     assert abs(shifted["mean_member"] - 0.5) < 0.08 and out["mean_member"] > shifted["mean_member"] + 0.1
 
 
-def test_ensemble_table_puts_the_two_ensembles_side_by_side():
-    seeds = {"members": {"s0": 0.6, "s1": 0.62}, "best_member": 0.62, "mean_member": 0.61, "average": 0.66,
-             "vote": 0.64, "stacking": 0.65, "ece_members": {"s0": 0.1, "s1": 0.2}, "ece_average": 0.05,
-             "evaluated_on": 500}
-    archs = {**seeds, "members": {"a": 0.5, "b": 0.5, "c": 0.5}, "average": 0.7,
-             "corrupted_mean": {"mean_member": 0.4, "average": 0.45, "ece_average": 0.2}}
-    lines = lab5.ensemble_table({**seeds, "architectures": archs}).splitlines()
-    assert lines[0] == "| method | seeds (2 models) | architectures (3 models) |"
-    assert "| averaging (%) | 66.0 | 70.0 |" in lines
-    assert "| ECE, mean member | 0.150 | 0.150 |" in lines
-    assert "| corrupted: averaging (%) | – | 45.0 |" in lines
-    assert lines[-1] == "Scored on 500 test images."
+def test_each_repeat_has_its_own_ensembles(tmp_path):
+    """Repeat k ensembles the runs named `-r<k>` only; a repeat's members are right on the
+    examples its own noise picks, so each repeat's scores are its members' own."""
+    labels = np.arange(100) % 4
+    results = []
+    for repeat, right in ((0, 0.9), (1, 0.5)):
+        rng = np.random.default_rng(repeat)
+        for name, kind in (("plain-seed0", "plain"), ("plain-seed1", "plain"), ("plain-seed2", "plain"),
+                           ("resnet", "architectures"), ("mixup", None)):
+            top = np.where(rng.uniform(size=100) < right, labels, (labels + 1) % 4)
+            _save(tmp_path, f"{name}-r{repeat}", np.eye(4)[top] * 0.7 + 0.075, labels)
+            results.append({"name": f"{name}-r{repeat}", "config": {"ensemble": kind}})
+    repeats = lab5.evaluate_ensemble(tmp_path, results)["repeats"]
+    assert [r["repeat"] for r in repeats] == [0, 1]
+    assert set(repeats[1]["members"]) == {"plain-seed0-r1", "plain-seed1-r1", "plain-seed2-r1"}
+    assert set(repeats[1]["architectures"]["members"]) == {"plain-seed0-r1", "plain-seed1-r1", "resnet-r1"}
+    assert repeats[0]["mean_member"] > 0.8 > 0.6 > repeats[1]["mean_member"]
+
+
+def _repeat(average, mean_member, best_member, ece_average=0.05, ece_member=0.1):
+    return {"members": {"a": 0.6, "b": 0.62, "c": 0.61}, "best_member": best_member, "mean_member": mean_member,
+            "average": average, "vote": 0.64, "stacking": 0.65, "ece_members": {"a": ece_member, "b": ece_member},
+            "ece_average": ece_average, "evaluated_on": 500}
+
+
+def test_ensemble_table_gives_mean_and_std_over_repeats():
+    repeats = [{**_repeat(0.66, 0.61, 0.62), "architectures": _repeat(0.70, 0.60, 0.63)},
+               {**_repeat(0.68, 0.61, 0.64), "architectures": _repeat(0.72, 0.60, 0.65)}]
+    lines = lab5.ensemble_table({"repeats": repeats}).splitlines()
+    assert lines[0] == "| method | seeds (3 models) | architectures (3 models) |"
+    # mean of 66 and 68 is 67, sample std sqrt(2) = 1.414...
+    assert "| averaging (%) | 67.0 ± 1.4 | 71.0 ± 1.4 |" in lines
+    assert "| averaging - mean member (points) | +6.0 ± 1.4 | +11.0 ± 1.4 |" in lines
+    assert "| ECE, mean member | 0.100 ± 0.000 | 0.100 ± 0.000 |" in lines
+    assert "| corrupted: averaging (%) | – | – |" in lines
+    assert lines[-1] == "Scored on 500 test images, mean ± std over 2 repeats."
+
+
+def _runs(ece_plain, ece_mixup, ece_cutmix):
+    results = []
+    for name, values in (("plain-seed0", ece_plain), ("mixup", ece_mixup), ("cutmix", ece_cutmix)):
+        results += [{"name": f"{name}-r{k}", "ece": v, "corruption_mean_accuracy": 0.5} for k, v in enumerate(values)]
+    return results
+
+
+def test_mixing_claims_are_judged_by_welch_against_the_plain_seeds():
+    calibration = lab5.CLAIMS[2]
+    clear = calibration.verdict(_runs([0.10, 0.11, 0.12], [0.03, 0.04, 0.05], [0.05, 0.06, 0.04]))
+    assert clear.status == "reproduced" and "Welch p" in clear.evidence
+    # CutMix within the plain seeds' spread: not a difference, so the claim for both fails.
+    overlap = calibration.verdict(_runs([0.10, 0.11, 0.12], [0.03, 0.04, 0.05], [0.09, 0.13, 0.11]))
+    assert overlap.status == "not reproduced"
+
+
+def test_ensemble_claims_read_the_analysis_through_claims_table():
+    analysis = {"repeats": [{**_repeat(a, m, b), "architectures": _repeat(a + 0.01, m - 0.02, b)}
+                            for a, m, b in ((0.66, 0.64, 0.65), (0.70, 0.68, 0.69), (0.62, 0.60, 0.61))]}
+    verdict = lab5.CLAIMS[0].verdict([], {"ensemble": analysis})
+    # Gains of 2 points each repeat, but averaging against the mean member by Welch over repeats
+    # (66, 70, 62 against 64, 68, 60) is not a difference: the claim is not reproduced.
+    assert verdict.status == "not reproduced" and "+2.0" in verdict.evidence
+    assert lab5.CLAIMS[1].verdict([], {"ensemble": analysis}).status == "reproduced"  # +5 against +2 every repeat
+    table = labs.claims_table("lab5", _runs([0.1, 0.11, 0.12], [0.1, 0.11, 0.12], [0.1, 0.11, 0.12]),
+                              {"ensemble": analysis})
+    assert table.count("**not testable at this scale**") == 1  # no corrupted scores in this analysis
+    assert lab5.CLAIMS[0].verdict([], {}).status == "not testable at this scale"
+
+
+def test_lab5_grid_two_equal_ensembles_and_mixing_on_the_recipe():
+    _, _, runs = labs.lab_runs("lab5", scale="cpu")
+    configurations = {r["name"].rsplit("-r", 1)[0] for r in runs}
+    assert len(runs) == 3 * len(configurations)
+    seeds = [n for n in configurations if n.startswith("plain-seed")]
+    others = [r for r in runs if r.get("ensemble") == "architectures" and r["name"].endswith("-r0")]
+    assert len(lab5.architecture_members(seeds, others)) == len(seeds) == 3
+    recipe = [r for r in runs if r["name"] == "plain-seed0-r0"][0]
+    for name in ("mixup-r0", "cutmix-r0"):
+        run = [r for r in runs if r["name"] == name][0]
+        assert run["augment"]["crop_padding"] == 4 and run["augment"]["flip"] and recipe["augment"] == "standard"
+        assert {k: v for k, v in run.items() if k not in ("name", "augment", "ensemble")} == {
+            k: v for k, v in recipe.items() if k not in ("name", "augment", "ensemble")}
+    assert all(r["early_stopping_patience"] is None for r in runs)
+
+
+def test_repeat_of_reads_the_run_name():
+    assert lab5.repeat_of("plain-seed0-r2") == 2 and lab5.repeat_of("mixup") == 0

@@ -2,7 +2,14 @@ import keras
 import numpy as np
 import pytest
 
+from keraslab.data.offline import class_layout, make_shapes
 from keraslab.models import build_transfer_model, count_params, load_backbone, pretrain_backbone
+from keraslab.models.transfer import (
+    SOURCE_CHUNK,
+    SOURCE_SEED_OFFSET,
+    load_source_task,
+    source_classes,
+)
 
 ARCH = {"blocks_per_stage": (1, 1, 1), "filters": (8, 16, 32)}
 
@@ -16,7 +23,9 @@ def weights(tmp_path_factory):
 def test_pretraining_is_cached(weights, tmp_path_factory):
     path, info = weights
     again, _ = pretrain_backbone(train_size=128, epochs=1, batch_size=32, cache_dir=str(path).rsplit("/", 1)[0], **ARCH)
-    assert again == path and info["source"] == "shapes100"
+    assert again == path and info["source"] == "shapes-disjoint-outlines"
+    assert info["source_classes"] == len(source_classes()) and info["chance"] == 1 / len(source_classes())
+    assert 0 <= info["source_test_accuracy"] <= 1
     fresh = load_backbone(**ARCH)
     loaded = load_backbone(path, **ARCH)
     assert not np.allclose(fresh.get_layer("stem_conv").kernel.numpy(), loaded.get_layer("stem_conv").kernel.numpy())
@@ -81,3 +90,41 @@ def test_errors():
         build_transfer_model(load_backbone(**ARCH), 5, "C")
     with pytest.raises(ValueError, match="fine_tune_from"):
         build_transfer_model(load_backbone(**ARCH), 5, "B", fine_tune_from=9)
+
+
+def test_source_task_shares_textures_but_no_outline_with_the_target():
+    """The offline flowers stand-in is `class_layout(5)`; the source must be related (same
+    generator, the target's textures among its own) but distinct (none of its outlines)."""
+    target = class_layout(5)
+    source = source_classes()
+    assert not {shape for shape, _ in target} & {shape for shape, _ in source}
+    assert {texture for _, texture in target} <= {texture for _, texture in source}
+    assert len(source) == len(set(source)) >= 20
+
+
+def test_source_task_images_are_the_generators_images_of_the_source_classes():
+    (x, y), (xt, yt) = load_source_task(train_size=120, test_size=60, image_size=16, seed=3)
+    classes = source_classes()
+    assert x.shape == (120, 16, 16, 3) and xt.shape == (60, 16, 16, 3) and x.dtype == np.uint8
+    assert set(np.unique(y)) <= set(range(len(classes))) and len(np.unique(y)) > len(classes) // 2
+    # Oracle: the generator itself, asked for the first chunk of the 40-class layout the source
+    # classes come from, with the seed the docstring of `source_stream_seed` describes.
+    layout = class_layout(40)
+    full_x, full_y = make_shapes(SOURCE_CHUNK, image_size=16, num_classes=40, seed=SOURCE_SEED_OFFSET + 1_000_003 * 3)
+    kept = [i for i, c in enumerate(full_y) if layout[c] in classes][:10]
+    np.testing.assert_array_equal(x[:10], full_x[kept])
+    assert [classes[c] for c in y[:10]] == [layout[full_y[i]] for i in kept]
+    assert not any((x[:10] == t).all() for t in xt[:10]), "test images come from another stream"
+
+
+def test_each_seed_has_its_own_backbone(tmp_path):
+    first, _ = pretrain_backbone(train_size=64, epochs=1, batch_size=32, seed=0, cache_dir=tmp_path, **ARCH)
+    second, info = pretrain_backbone(train_size=64, epochs=1, batch_size=32, seed=1, cache_dir=tmp_path, **ARCH)
+    assert first != second and info["seed"] == 1
+    a, b = load_backbone(first, **ARCH), load_backbone(second, **ARCH)
+    assert not np.allclose(a.get_layer("stem_conv").kernel.numpy(), b.get_layer("stem_conv").kernel.numpy())
+
+
+def test_source_task_errors_name_the_argument():
+    with pytest.raises(ValueError, match="train_size.*Received: train_size=0"):
+        load_source_task(train_size=0, test_size=10)

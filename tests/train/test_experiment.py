@@ -112,6 +112,27 @@ def test_build_model_from_config(model, extra):
     assert m.output_shape == (None, 5)
 
 
+def test_build_model_passes_the_virtual_batch_size_to_the_convnet():
+    cfg = RunConfig.from_dict({"model": "convnet", "filters": [4, 4, 8, 8, 8], "normalization": "batch",
+                               "batch_size": 16, "virtual_batch_size": 4})
+    sizes = {getattr(layer, "virtual_batch_size", None) for layer in experiment.build_model(cfg, (16, 16, 3), 5).layers
+             if layer.name.startswith("norm_")}
+    assert sizes == {4}
+
+
+def test_a_result_made_before_a_key_existed_is_reused_when_the_key_is_at_its_default(tmp_path, runtime):
+    """A key added to RunConfig later (absent from an older result.json) does not make finished runs train again."""
+    cfg = {**TINY, "name": "older", "epochs": 1}
+    first = experiment.run_experiment(cfg, tmp_path, runtime=runtime)
+    path = tmp_path / "older" / "result.json"
+    older = json.loads(path.read_text())
+    del older["config"]["virtual_batch_size"]
+    path.write_text(json.dumps(older))
+    assert experiment.run_experiment(cfg, tmp_path, runtime=runtime)["total_time"] == first["total_time"]
+    changed = experiment.run_experiment({**cfg, "learning_rate": 0.02}, tmp_path, runtime=runtime)
+    assert changed["config"]["learning_rate"] == 0.02
+
+
 RESULT_KEYS = ["name", "lab", "config", "command", "data", "runtime", "history", "epochs_run", "target_accuracy",
                "epochs_to_target", "final_accuracy", "final_loss", "best_val_accuracy", "final_train_accuracy",
                "generalization_gap", "epoch_times", "time_per_epoch", "trainable_params", "total_params", "steps",
