@@ -168,6 +168,19 @@ def lab_table(lab, results):
     return repeated_table(results, LABS[str(lab)].table)
 
 
+def load_analyses(lab, folder):
+    """The lab's grid analyses (its module's `ANALYSES`) as a run wrote them to `folder`
+    (`<name>.json` beside the runs), `{name: value}`; an analysis the folder lacks is left out."""
+    import json
+    from pathlib import Path
+
+    if str(lab) not in LABS:
+        raise ValueError(f"`lab` must be one of {sorted(LABS)}. Received: lab={lab!r}")
+    folder = Path(folder)
+    return {name: json.loads((folder / f"{name}.json").read_text())
+            for name in LABS[str(lab)].analyses if (folder / f"{name}.json").is_file()}
+
+
 def claims_table(lab, results, analyses=None):
     """The lab's course claims with their verdicts on `results` (and its grid analyses,
     `{name: value}`, for the claims about them), as Markdown: claim, verdict (reproduced, not

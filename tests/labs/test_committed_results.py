@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from keraslab.labs import LABS, lab_runs
+from keraslab.labs import LABS, lab_runs, load_analyses
+from keraslab.labs.spec import VERDICTS, Verdict
 from keraslab.train.config import resolve_config
 from keraslab.train.results import load_results
 
@@ -41,3 +42,18 @@ def test_each_result_was_made_with_its_spec_and_says_how(lab):
         assert not differing, f"{lab}/{run['name']}: spec and result differ on {differing}"
         assert result["command"].startswith(f"keraslab run {lab} --scale cpu --offline")
         assert {"keras", "tensorflow", "numpy"} <= set(result["versions"])
+
+
+@pytest.mark.parametrize("lab", sorted(LABS))
+def test_every_claim_of_every_lab_is_judged_on_the_committed_results(lab):
+    """Each course claim a lab lists has a judge, and the judge gives a verdict with its
+    evidence on the results the book shows (and the lab's analyses, such as lab 5's ensembles)."""
+    spec = LABS[lab]
+    assert spec.claims, f"{lab} lists no course claims"
+    results = load_results(RESULTS / lab)
+    analyses = load_analyses(lab, RESULTS / lab)
+    assert sorted(analyses) == sorted(spec.analyses), f"{lab}: analyses missing from the results"
+    for claim in spec.claims:
+        assert claim.judge is not None, f"{lab}: {claim.text!r} has no judge"
+        verdict = claim.verdict(results, analyses)
+        assert isinstance(verdict, Verdict) and verdict.status in VERDICTS and verdict.evidence
