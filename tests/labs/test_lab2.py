@@ -102,7 +102,12 @@ def test_course_rows_are_testable_only_on_all_of_cifar10():
     base = dict.fromkeys(NAMES, 0.83)
     claim = "batch normalization at batch size 32"
     assert _judge(claim, _groups(base)).status == "not testable at this scale"
-    cifar = {"source": "tfds:cifar10", "train_size": 50000}
-    reached = {name: {"data": cifar, "epochs_to_target": 35} for name in NAMES}
+    # All of CIFAR-10 from TFDS: 50,000 images less those held out for validation.
+    cifar = {"source": "tfds", "train_size": 45000}
+    everything = {"dataset": "cifar10", "train_size": None}
+    reached = {name: {"data": cifar, "config": everything, "epochs_to_target": 35} for name in NAMES}
+    subset = {name: {"data": cifar, "config": {**everything, "train_size": 4000}, "epochs_to_target": 35}
+              for name in NAMES}
+    assert _judge(claim, _groups(base, **subset)).status == "not testable at this scale"
     assert _judge(claim, _groups(base, **reached)).status == "reproduced"
     assert _judge(claim, _groups({**base, "batch-32": 0.70}, **reached)).status == "not reproduced"
