@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from keraslab.labs.figures import first_repeats, robustness_figures, training_figures
 from keraslab.labs.spec import Claim, Figure, Verdict, product
-from keraslab.train.report import epochs_or_never, percent
+from keraslab.train.report import epochs_or_never, percent, spread_text, welch_text
 
 TITLE = "Initialization: a 10-layer MLP with zero, small random, Xavier and He initialization"
 ALIASES = ("init", "initialization")
@@ -90,9 +90,7 @@ def _epochs_to(group, target):
 
 
 def _spread(values, scale=100.0, fmt="{:.1f}"):
-    from keraslab.train.report import Spread
-
-    return Spread(tuple(scale * v for v in values)).format(fmt)
+    return spread_text([scale * v for v in values], fmt)
 
 
 def _judge_zeros(groups):
@@ -123,15 +121,12 @@ def _judge_reach(names, claim_epochs):
 
 
 def _judge_he_faster(groups):
-    from keraslab.train.report import differs
-
     xavier, he = (_epochs_to(groups[n], SECOND_TARGET) for n in ("xavier-relu", "he-relu"))
     if None in xavier or None in he:
         return Verdict("not testable at this scale",
                        f"not every ReLU run reaches {SECOND_TARGET:.0%}: Xavier {xavier}, He {he} epochs.")
     ratio = (sum(xavier) / len(xavier)) / (sum(he) / len(he))
-    difference, p, different = differs(xavier, he)
-    test = "Welch's t-test" + ("" if p != p else f", p = {p:.2g}")
+    _, different, test = welch_text(xavier, he)
     status = "reproduced" if different and 2 <= ratio <= 3 else "not reproduced"
     return Verdict(status, f"epochs to {SECOND_TARGET:.0%} under ReLU: Xavier {xavier}, He {he} (per seed), "
                            f"a ratio of {ratio:.1f} ({test}).")

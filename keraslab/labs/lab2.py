@@ -4,11 +4,9 @@ normalization at the same batch and number of steps."""
 
 from __future__ import annotations
 
-import math
-
 from keraslab.labs.figures import bar_figure, first_repeats, robustness_figures, training_figures
 from keraslab.labs.spec import Claim, Figure, Verdict
-from keraslab.train.report import Spread, differs, epochs_or_never, percent
+from keraslab.train.report import Spread, epochs_or_never, percent, spread_text, welch_text
 
 TITLE = ("Normalization: BatchNorm statistics over 2 to 128 examples of one batch of 128 "
          "(GhostBatchNorm), beside LayerNorm, GroupNorm and no normalization")
@@ -89,14 +87,8 @@ def _accuracies(group):
     return [100.0 * r["final_accuracy"] for r in group]
 
 
-def _spread(values, fmt="{:.1f}"):
-    return Spread(tuple(values)).format(fmt)
-
-
 def _test(a, b):
-    """`(a's mean - b's mean, p, differs)` by Welch's t-test, and the p-value as text."""
-    difference, p, different = differs(a, b, alpha=ALPHA)
-    return difference, different, "no test (no spread)" if math.isnan(p) else f"Welch p = {p:.2g}"
+    return welch_text(a, b, alpha=ALPHA)
 
 
 def _judge_degrades_below_8(groups):
@@ -105,8 +97,8 @@ def _judge_degrades_below_8(groups):
     d8, below8, p8 = _test(eight, reference)
     below2, below8 = below2 and d2 < 0, below8 and d8 < 0
     status = "reproduced" if below2 and not below8 else "not reproduced"
-    return Verdict(status, f"test accuracy with statistics over 2 examples {_spread(two)} %, over 8 {_spread(eight)} %, "
-                           f"over 32 {_spread(reference)} %: 2 against 32 {d2:+.1f} points ({p2}), 8 against 32 "
+    return Verdict(status, f"test accuracy with statistics over 2 examples {spread_text(two)} %, over 8 {spread_text(eight)} %, "
+                           f"over 32 {spread_text(reference)} %: 2 against 32 {d2:+.1f} points ({p2}), 8 against 32 "
                            f"{d8:+.1f} points ({p8}).")
 
 
@@ -116,16 +108,16 @@ def _judge_per_example_beat_batch_2(groups):
     for name in ("group", "layer"):
         difference, different, p = _test(_accuracies(groups[name]), two)
         beats.append(different and difference > 0)
-        parts.append(f"{name} {_spread(_accuracies(groups[name]))} % ({difference:+.1f} points, {p})")
+        parts.append(f"{name} {spread_text(_accuracies(groups[name]))} % ({difference:+.1f} points, {p})")
     return Verdict("reproduced" if all(beats) else "not reproduced",
-                   f"against BatchNorm over 2 examples ({_spread(two)} %): " + "; ".join(parts) + ".")
+                   f"against BatchNorm over 2 examples ({spread_text(two)} %): " + "; ".join(parts) + ".")
 
 
 def _judge_group_beats_layer(groups):
     group, layer = _accuracies(groups["group"]), _accuracies(groups["layer"])
     difference, different, p = _test(group, layer)
     return Verdict("reproduced" if different and difference > 0 else "not reproduced",
-                   f"GroupNorm {_spread(group)} %, LayerNorm {_spread(layer)} %: {difference:+.1f} points ({p}).")
+                   f"GroupNorm {spread_text(group)} %, LayerNorm {spread_text(layer)} %: {difference:+.1f} points ({p}).")
 
 
 def _epochs_with_never_as_next(group):
@@ -157,8 +149,8 @@ def _judge_noisier_loss(groups):
     two, whole = ([r["loss_noise"] for r in groups[f"batch-{n}"]] for n in (2, OPTIMIZER_BATCH))
     difference, different, p = _test(two, whole)
     return Verdict("reproduced" if different and difference > 0 else "not reproduced",
-                   f"batch-to-batch loss noise in the last epoch: statistics over 2 examples {_spread(two, '{:.3f}')}, "
-                   f"over {OPTIMIZER_BATCH} {_spread(whole, '{:.3f}')} ({p}).")
+                   f"batch-to-batch loss noise in the last epoch: statistics over 2 examples {spread_text(two, '{:.3f}')}, "
+                   f"over {OPTIMIZER_BATCH} {spread_text(whole, '{:.3f}')} ({p}).")
 
 
 def _judge_course_row(configuration, epochs, accuracy):
@@ -169,7 +161,7 @@ def _judge_course_row(configuration, epochs, accuracy):
         group = groups[configuration]
         data = group[0]["data"]
         ours = (f"here ({configuration}, {data['train_size']:,} training images, {group[0]['epochs_run']} epochs): "
-                f"epochs to 70 % {[epochs_or_never(r) for r in group]}, test accuracy {_spread(_accuracies(group))} %")
+                f"epochs to 70 % {[epochs_or_never(r) for r in group]}, test accuracy {spread_text(_accuracies(group))} %")
         config = group[0]["config"]
         if (data["source"] != COURSE_DATA["source"] or config.get("dataset") != COURSE_DATA["dataset"]
                 or config.get("train_size") is not None):

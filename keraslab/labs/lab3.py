@@ -29,7 +29,7 @@ from keraslab.labs.figures import (
     training_figures,
 )
 from keraslab.labs.spec import Claim, Figure, Verdict
-from keraslab.train.report import percent
+from keraslab.train.report import percent, spread_text, welch_text
 
 TITLE = "Regularization: dropout, spatial dropout, DropBlock and augmentation on a small training set"
 ALIASES = ("regularization",)
@@ -94,23 +94,14 @@ def _points(groups, name, field):
     return [100 * r[field] for r in groups[name]]
 
 
-def _spread(values):
-    from keraslab.train.report import Spread
-
-    return Spread(tuple(values)).format("{:.1f}")
-
-
 def _welch(groups, a, b, field):
-    """`(difference of means in points, p, differs, text)` of a field between two configurations."""
-    from keraslab.train.report import differs
-
-    difference, p, different = differs(_points(groups, a, field), _points(groups, b, field))
-    p_text = "no test" if p != p else f"p = {p:.2g}"
-    return difference, p, different, f"{a} - {b}: {difference:+.1f} points (Welch, {p_text})"
+    """`(difference of means in points, differs, text)` of a field between two configurations."""
+    difference, different, p_text = welch_text(_points(groups, a, field), _points(groups, b, field))
+    return difference, different, f"{a} - {b}: {difference:+.1f} points ({p_text})"
 
 
 def _describe(groups, name):
-    train, test, gap = (_spread(_points(groups, name, f))
+    train, test, gap = (spread_text(_points(groups, name, f))
                         for f in ("final_train_accuracy", "final_accuracy", "generalization_gap"))
     return f"{name}: train {train} %, test {test} %, gap {gap} points"
 
@@ -120,7 +111,7 @@ def _not_learned(groups, names):
     stuck = [n for n in names if max(r["final_accuracy"] for r in groups[n]) < LEARNED]
     if not stuck:
         return None
-    shown = "; ".join(f"{n} test {_spread(_points(groups, n, 'final_accuracy'))} %" for n in stuck)
+    shown = "; ".join(f"{n} test {spread_text(_points(groups, n, 'final_accuracy'))} %" for n in stuck)
     epochs = groups[stuck[0]][0]["config"]["epochs"]
     return Verdict("not testable at this scale",
                    f"{shown}: below {LEARNED:.0%} on every seed (chance is 10 %), so it did not learn within "
@@ -141,8 +132,8 @@ def _judge_regularizer(name):
         stuck = _not_learned(groups, (name,))
         if stuck:
             return stuck
-        gap_diff, _, gap_differs, gap_text = _welch(groups, name, "none", "generalization_gap")
-        acc_diff, _, acc_differs, acc_text = _welch(groups, name, "none", "final_accuracy")
+        gap_diff, gap_differs, gap_text = _welch(groups, name, "none", "generalization_gap")
+        acc_diff, acc_differs, acc_text = _welch(groups, name, "none", "final_accuracy")
         held = gap_differs and gap_diff < 0 and acc_differs and acc_diff > 0
         return Verdict("reproduced" if held else "not reproduced",
                        f"{_describe(groups, name)}. Gap {gap_text}; test accuracy {acc_text}. Reproduced when "
@@ -157,9 +148,9 @@ def _judge_both(groups):
     if stuck:
         return stuck
     tests = [_welch(groups, both, other, "final_accuracy") for other in ("none", "dropout-0.5", "augment")]
-    held = all(different and difference > 0 for difference, _, different, _ in tests)
+    held = all(different and difference > 0 for difference, different, _ in tests)
     return Verdict("reproduced" if held else "not reproduced",
-                   f"{_describe(groups, both)}. Test accuracy {'; '.join(t[3] for t in tests)}. Reproduced when "
+                   f"{_describe(groups, both)}. Test accuracy {'; '.join(t[2] for t in tests)}. Reproduced when "
                    f"the combination is higher than each of the three (p < 0.05).")
 
 
@@ -167,7 +158,7 @@ def _judge_structured(groups):
     parts, held = [], True
     for p in REGULARIZATION_RATES:
         for kind in ("spatial", "dropblock"):
-            difference, _, different, text = _welch(groups, f"{kind}-{p}", f"dropout-{p}", "final_accuracy")
+            difference, different, text = _welch(groups, f"{kind}-{p}", f"dropout-{p}", "final_accuracy")
             held = held and different and difference > 0
             parts.append(text)
     names = [f"{k}-{p}" for k in REGULARIZATION_KINDS for p in REGULARIZATION_RATES]

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from keraslab.labs.figures import bar_figure, first_repeats, robustness_figures, training_figures
 from keraslab.labs.spec import Claim, Figure, Verdict, product
-from keraslab.train.report import epochs_or_never, percent
+from keraslab.train.report import epochs_or_never, percent, spread_text, welch_text
 
 TITLE = ("Transfer learning: a ResNet backbone pretrained by the kit, frozen (A) or partly fine-tuned (B), "
          "against training from scratch, over three training-set sizes")
@@ -91,25 +91,11 @@ def _accuracies(group):
     return [100 * r["final_accuracy"] for r in group]
 
 
-def _spread(values, fmt="{:.1f}"):
-    from keraslab.train.report import Spread
-
-    return Spread(tuple(values)).format(fmt)
-
-
-def _welch(a, b):
-    """`(a - b, p, differs)` by Welch's t-test, and the p-value as text."""
-    from keraslab.train.report import differs
-
-    difference, p, different = differs(a, b)
-    return difference, different, "not computable" if p != p else f"{p:.2g}"
-
-
 def _judge_course_row(configuration, low, high):
     def judge(groups):
         group = groups[configuration]
-        accuracy = _spread(_accuracies(group))
-        seconds = _spread([r["total_time"] for r in group], "{:.0f}")
+        accuracy = spread_text(_accuracies(group))
+        seconds = spread_text([r["total_time"] for r in group], "{:.0f}")
         sources = {r["data"]["source"] for r in group}
         if sources != {"tfds"}:
             return Verdict("not testable at this scale",
@@ -126,13 +112,13 @@ def _judge_course_row(configuration, low, high):
 
 def _judge_ordering(groups):
     accuracy = {s: _accuracies(groups[f"{s}{FULL_RUN}"]) for s in STRATEGIES}
-    b_over_a = _welch(accuracy["B"], accuracy["A"])
-    a_over_scratch = _welch(accuracy["A"], accuracy["scratch"])
+    b_over_a = welch_text(accuracy["B"], accuracy["A"])
+    a_over_scratch = welch_text(accuracy["A"], accuracy["scratch"])
     holds = b_over_a[0] > 0 and b_over_a[1] and a_over_scratch[0] > 0 and a_over_scratch[1]
-    shown = ", ".join(f"{s} {_spread(v)} %" for s, v in accuracy.items())
+    shown = ", ".join(f"{s} {spread_text(v)} %" for s, v in accuracy.items())
     return Verdict("reproduced" if holds else "not reproduced",
-                   f"on all training images: {shown}; B - A {b_over_a[0]:+.1f} points (Welch p = {b_over_a[2]}), "
-                   f"A - scratch {a_over_scratch[0]:+.1f} points (p = {a_over_scratch[2]}).")
+                   f"on all training images: {shown}; B - A {b_over_a[0]:+.1f} points ({b_over_a[2]}), "
+                   f"A - scratch {a_over_scratch[0]:+.1f} points ({a_over_scratch[2]}).")
 
 
 def _judge_faster(groups):
@@ -151,16 +137,16 @@ def _judge_faster(groups):
         ratios = {s: bound / m for s, m in mean.items()}
         status = "reproduced" if min(ratios.values()) >= 10 else "not testable at this scale"
         return Verdict(status, f"scratch reached {target:.0%} in {sum(v is not None for v in seconds['scratch'])} of "
-                               f"{len(seconds['scratch'])} seeds; A took {_spread(transfer['A'], '{:.0f}')} s, "
-                               f"B {_spread(transfer['B'], '{:.0f}')} s, so transfer was at least "
+                               f"{len(seconds['scratch'])} seeds; A took {spread_text(transfer['A'], '{:.0f}')} s, "
+                               f"B {spread_text(transfer['B'], '{:.0f}')} s, so transfer was at least "
                                f"{ratios['A']:.0f}x (A) and {ratios['B']:.0f}x (B) faster than scratch's "
                                f"shortest run ({bound:.0f} s).")
     scratch = sum(seconds["scratch"]) / len(seconds["scratch"])
     ratios = {s: scratch / m for s, m in mean.items()}
     status = "reproduced" if all(10 <= r <= 50 for r in ratios.values()) else "not reproduced"
     return Verdict(status, f"seconds to {target:.0%} on validation images: scratch "
-                           f"{_spread(seconds['scratch'], '{:.0f}')}, A {_spread(transfer['A'], '{:.0f}')}, "
-                           f"B {_spread(transfer['B'], '{:.0f}')}: {ratios['A']:.1f}x (A) and "
+                           f"{spread_text(seconds['scratch'], '{:.0f}')}, A {spread_text(transfer['A'], '{:.0f}')}, "
+                           f"B {spread_text(transfer['B'], '{:.0f}')}: {ratios['A']:.1f}x (A) and "
                            f"{ratios['B']:.1f}x (B) faster.")
 
 
@@ -186,7 +172,7 @@ def _judge_less_data(groups):
     smallest = min(saving[1] for saving in savings.values())
     shown = "; ".join(f"{s} on " + ", ".join(f"{n}: {m:.1f} %" for n, m in saving[2].items())
                       for s, saving in savings.items())
-    evidence = (f"scratch on {full_size:,} images: {_spread(_accuracies(scratch))} %; {shown} (means over seeds)")
+    evidence = (f"scratch on {full_size:,} images: {spread_text(_accuracies(scratch))} %; {shown} (means over seeds)")
     ratios = [saving[0] for saving in savings.values() if saving[0] is not None]
     best = max(ratios) if ratios else None
     if best is not None and best >= full_size / smallest:

@@ -24,7 +24,7 @@ import numpy as np
 
 from keraslab.labs.figures import first_repeats, robustness_figures, training_figures
 from keraslab.labs.spec import Claim, Figure, Verdict
-from keraslab.train.report import MISSING, Spread, percent
+from keraslab.train.report import MISSING, percent, spread_text, welch_text
 from keraslab.train.results import configuration_of
 
 TITLE = "Advanced: MixUp, CutMix, ensembles of seeds and of architectures, calibration, corrupted inputs"
@@ -96,15 +96,6 @@ def _evaluate_ensemble(out, members):
                                     for k in ("average", "mean_member", "best_member", "ece_average",
                                               "ece_mean_member")}
     return result
-
-
-def _spread(values, fmt="{:.1f}"):
-    """Mean ± sample std of the values (a signed format signs the mean only), or a dash."""
-    if not values:
-        return MISSING
-    spread = Spread(tuple(values))
-    return spread.format(fmt) if "+" not in fmt else Spread((spread.mean,)).format(fmt) + (
-        "" if spread.n == 1 else " ± " + fmt.replace("+", "").format(spread.std))
 
 
 def repeat_of(name):
@@ -215,7 +206,7 @@ def ensemble_table(ensemble):
     for label, get, fmt in _ENSEMBLE_ROWS:
         cells = []
         for kind, _ in kinds:
-            cells.append(_spread(ensemble_values(ensemble, kind, get), fmt))
+            cells.append(spread_text(ensemble_values(ensemble, kind, get), fmt))
         body.append(f"| {label} | " + " | ".join(cells) + " |")
     repeats = len(ensemble["repeats"])
     return "\n".join(header + body) + (f"\n\nScored on {first.get('evaluated_on', MISSING)} test images, "
@@ -224,13 +215,6 @@ def ensemble_table(ensemble):
 
 def _values(groups, names, key):
     return [r[key] for name in names for r in groups.get(name, []) if r.get(key) is not None]
-
-
-def _welch(a, b):
-    from keraslab.train.report import differs
-
-    difference, p, different = differs(a, b)
-    return difference, different, "not computable" if p != p else f"{p:.2g}"
 
 
 
@@ -243,13 +227,13 @@ def _judge_gain(groups, analyses):
     best = ensemble_values(ensemble, "seeds", gain_over_best_member)
     average = ensemble_values(ensemble, "seeds", lambda e: 100 * e["average"])
     members = ensemble_values(ensemble, "seeds", lambda e: 100 * e["mean_member"])
-    _, different, p = _welch(average, members)
+    _, different, p = welch_text(average, members)
     mean = sum(gains) / len(gains)
     status = "reproduced" if different and 1 <= mean <= 3 else "not reproduced"
     size = len(ensemble["repeats"][0]["members"])
-    return Verdict(status, f"averaging {size} seeds gains {_spread(gains, '{:+.1f}')} points over the mean member "
-                           f"(per repeat: {', '.join(f'{g:+.1f}' for g in gains)}; Welch p = {p} for averaging "
-                           f"against the mean member) and {_spread(best, '{:+.1f}')} over the best member.")
+    return Verdict(status, f"averaging {size} seeds gains {spread_text(gains, '{:+.1f}')} points over the mean member "
+                           f"(per repeat: {', '.join(f'{g:+.1f}' for g in gains)}; {p} for averaging "
+                           f"against the mean member) and {spread_text(best, '{:+.1f}')} over the best member.")
 
 
 def _judge_diversity(groups, analyses):
@@ -259,11 +243,11 @@ def _judge_diversity(groups, analyses):
     seeds = ensemble_values(ensemble, "seeds", gain_over_mean_member)
     archs = ensemble_values(ensemble, "architectures", gain_over_mean_member)
     accuracy = {kind: ensemble_values(ensemble, kind, lambda e: 100 * e["average"]) for kind in ("seeds", "architectures")}
-    difference, different, p = _welch(archs, seeds)
+    difference, different, p = welch_text(archs, seeds)
     status = "reproduced" if different and difference > 0 else "not reproduced"
-    return Verdict(status, f"gain of averaging over the mean member: architectures {_spread(archs, '{:+.1f}')}, seeds "
-                           f"{_spread(seeds, '{:+.1f}')} points (Welch p = {p}); ensemble accuracy "
-                           f"{_spread(accuracy['architectures'])} % against {_spread(accuracy['seeds'])} %.")
+    return Verdict(status, f"gain of averaging over the mean member: architectures {spread_text(archs, '{:+.1f}')}, seeds "
+                           f"{spread_text(seeds, '{:+.1f}')} points ({p}); ensemble accuracy "
+                           f"{spread_text(accuracy['architectures'])} % against {spread_text(accuracy['seeds'])} %.")
 
 
 def _judge_mixing(key, label, lower_is_better, scale, fmt):
@@ -272,12 +256,12 @@ def _judge_mixing(key, label, lower_is_better, scale, fmt):
         parts, holds = [], True
         for name in ("mixup", "cutmix"):
             values = [scale * v for v in _values(groups, (name,), key)]
-            difference, different, p = _welch(values, plain)
+            difference, different, p = welch_text(values, plain)
             better = difference < 0 if lower_is_better else difference > 0
             holds = holds and different and better
-            parts.append(f"{name} {_spread(values, fmt)} ({difference:+.3g}, Welch p = {p})")
+            parts.append(f"{name} {spread_text(values, fmt)} ({difference:+.3g}, {p})")
         return Verdict("reproduced" if holds else "not reproduced",
-                       f"{label}: plain seeds {_spread(plain, fmt)} ({len(plain)} runs); " + "; ".join(parts) + ".")
+                       f"{label}: plain seeds {spread_text(plain, fmt)} ({len(plain)} runs); " + "; ".join(parts) + ".")
 
     return judge
 
@@ -298,9 +282,9 @@ def _judge_shift(groups, analyses):
     }
     parts, holds = [], True
     for label, (averaged, members, lower_is_better, fmt) in checks.items():
-        difference, different, p = _welch(averaged, members)
+        difference, different, p = welch_text(averaged, members)
         holds = holds and different and (difference < 0 if lower_is_better else difference > 0)
-        parts.append(f"{label}: averaging {_spread(averaged, fmt)}, mean member {_spread(members, fmt)} (Welch p = {p})")
+        parts.append(f"{label}: averaging {spread_text(averaged, fmt)}, mean member {spread_text(members, fmt)} ({p})")
     return Verdict("reproduced" if holds else "not reproduced", "; ".join(parts) + ", over repeats.")
 
 

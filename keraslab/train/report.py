@@ -107,6 +107,31 @@ def differs(a, b, alpha=0.05):
     return difference, p, p < alpha
 
 
+def spread_text(values, fmt="{:.1f}"):
+    """The values as "mean ± sample std" (`Spread`), a signed format such as `"{:+.1f}"`
+    signing the mean only; `MISSING` for no values.
+
+    Example:
+    >>> spread_text([1.0, 3.0], "{:+.1f}")
+    '+2.0 ± 1.4'
+    """
+    values = [float(v) for v in values]
+    if not values:
+        return MISSING
+    spread = Spread(tuple(values))
+    if "+" not in fmt:
+        return spread.format(fmt)
+    mean = fmt.format(spread.mean)
+    return mean if spread.n == 1 else f"{mean} ± {fmt.replace('+', '').format(spread.std)}"
+
+
+def welch_text(a, b, alpha=0.05):
+    """`differs(a, b, alpha)` for a judge's evidence: `(difference of means a - b, differs,
+    text)`, the text "Welch p = 0.012", or "no Welch test (no spread)" when none is possible."""
+    difference, p, different = differs(a, b, alpha=alpha)
+    return difference, different, "no Welch test (no spread)" if math.isnan(p) else f"Welch p = {p:.2g}"
+
+
 def value_at(row, key):
     """The value at `key` of a row: a dotted path into the dict, or a function of the row."""
     if callable(key):

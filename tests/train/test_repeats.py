@@ -45,3 +45,20 @@ def test_differs_is_welchs_t_test():
     assert not report.differs([0.6, 0.7, 0.5], [0.61, 0.72, 0.52])[2]
     _, p, different = report.differs([0.6], [0.7, 0.8])
     assert math.isnan(p) and not different
+
+
+def test_spread_text_signs_the_mean_only_and_marks_no_values():
+    values = [1.0, 3.0]
+    std = np.std(values, ddof=1)  # NumPy's sample std as the oracle
+    assert report.spread_text(values, "{:+.1f}") == f"+2.0 ± {std:.1f}"
+    assert report.spread_text([-0.5], "{:+.1f}") == "-0.5"
+    assert report.spread_text([], "{:.1f}") == report.MISSING
+
+
+def test_welch_text_gives_scipys_p_value_or_says_no_test_is_possible():
+    a, b = [1.0, 2.0, 3.0], [4.0, 5.0, 7.0]
+    p = stats.ttest_ind(a, b, equal_var=False).pvalue
+    difference, different, text = report.welch_text(a, b)
+    assert math.isclose(difference, np.mean(a) - np.mean(b)) and different == (p < 0.05)
+    assert text == f"Welch p = {p:.2g}"
+    assert report.welch_text([1.0, 1.0], [1.0, 1.0])[1:] == (False, "no Welch test (no spread)")
