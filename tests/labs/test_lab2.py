@@ -33,7 +33,7 @@ def _judge(claim_start, groups):
 def test_the_grid_varies_only_the_statistics_at_one_batch_and_one_number_of_steps():
     _, _, runs = lab_runs("lab2", scale="cpu", overrides={"offline": True})
     assert len(runs) == 3 * len(NAMES)
-    assert {r["batch_size"] for r in runs} == {128} and {r["epochs"] for r in runs} == {10}
+    assert {r["batch_size"] for r in runs} == {128} and {r["epochs"] for r in runs} == {30}
     assert {r["train_size"] for r in runs} == {3840} and {r["learning_rate"] for r in runs} == {0.04}
     sizes = sorted(r["virtual_batch_size"] for r in runs if r["normalization"] == "batch")
     assert sizes == sorted([2, 8, 32, 128] * 3)
