@@ -9,7 +9,6 @@ the two. Figures are drawn from the result files only, so they can be redrawn wi
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from keraslab.labs.spec import Figure
@@ -95,23 +94,16 @@ def bar_figure(file, results, field, ylabel, title):
     return Figure(file, plots.plot_bars, (mean_over_repeats(results, field),), {"ylabel": ylabel, "title": title})
 
 
-def load_analyses(lab, out_dir):
-    """The lab's grid analyses (`ANALYSES`) that are saved in `out_dir`, as `{name: value}`."""
-    out = Path(out_dir)
-    return {name: json.loads((out / f"{name}.json").read_text())
-            for name in lab.analyses if (out / f"{name}.json").exists()}
-
-
 def make_figures(lab, out_dir):
     """Draws a lab's figures (its module's `figures`) from its result files into
     `out_dir/figures/`; returns the PNG paths."""
-    from keraslab.labs import get_lab
+    from keraslab.labs import get_lab, load_analyses
     from keraslab.train.results import load_results
 
-    _, spec = get_lab(lab)
+    key, spec = get_lab(lab)
     out = Path(out_dir)
     paths = []
-    for figure in spec.figures(load_results(out), load_analyses(spec, out)):
+    for figure in spec.figures(load_results(out), load_analyses(key, out)):
         path = out / "figures" / figure.file
         figure.draw(path)
         paths.append(str(path))

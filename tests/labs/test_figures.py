@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from keraslab import labs
-from keraslab.labs.figures import load_analyses, make_figures
+from keraslab.labs.figures import make_figures
 from keraslab.train.results import load_results
 
 RESULTS = Path(__file__).resolve().parents[2] / "book" / "labs" / "results"
@@ -31,7 +31,7 @@ def test_make_figures_draws_each_lab_figure_from_its_results(lab, tmp_path):
 def test_the_book_page_figures_draw(lab):
     spec = labs.LABS[lab]
     results = load_results(RESULTS / lab)
-    sections = spec.module.page_figures(results, load_analyses(spec, RESULTS / lab))
+    sections = spec.module.page_figures(results, labs.load_analyses(lab, RESULTS / lab))
     figures = [f for section in sections.values() for f in section]
     assert figures
     for figure in figures:
