@@ -107,6 +107,27 @@ def differs(a, b, alpha=0.05):
     return difference, p, p < alpha
 
 
+def smallest_detectable_difference(a, b, alpha=0.05):
+    """The smallest difference of means that `differs` would call at the spreads observed:
+    Welch's two-sided test at level `alpha`, with the Welch-Satterthwaite degrees of freedom of
+    `a` and `b`. A difference of means below it cannot be told from seed noise with these
+    repeats, whatever its sign; NaN where no test is possible (as in `differs`).
+
+    Raises:
+        ValueError: when `alpha` is not strictly between 0 and 1.
+    """
+    if not 0 < alpha < 1:
+        raise ValueError(f"`alpha` must be strictly between 0 and 1. Received: alpha={alpha!r}")
+    a, b = Spread(tuple(map(float, a))), Spread(tuple(map(float, b)))
+    if a.n < 2 or b.n < 2 or (a.std == 0 and b.std == 0):
+        return float("nan")
+    from scipy import stats
+
+    va, vb = a.std**2 / a.n, b.std**2 / b.n
+    dof = (va + vb) ** 2 / (va**2 / (a.n - 1) + vb**2 / (b.n - 1))
+    return float(stats.t.ppf(1 - alpha / 2, dof) * math.sqrt(va + vb))
+
+
 def spread_text(values, fmt="{:.1f}"):
     """The values as "mean ± sample std" (`Spread`), a signed format such as `"{:+.1f}"`
     signing the mean only; `MISSING` for no values.

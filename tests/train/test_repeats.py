@@ -62,3 +62,28 @@ def test_welch_text_gives_scipys_p_value_or_says_no_test_is_possible():
     assert math.isclose(difference, np.mean(a) - np.mean(b)) and different == (p < 0.05)
     assert text == f"Welch p = {p:.2g}"
     assert report.welch_text([1.0, 1.0], [1.0, 1.0])[1:] == (False, "no Welch test (no spread)")
+
+
+@pytest.mark.parametrize("a, b", [([94.3, 91.6, 96.9], [97.2, 96.0, 98.4]), ([0.2, 0.5, 0.1, 0.4], [0.3, 0.9, 0.6])])
+def test_smallest_detectable_difference_is_where_welchs_test_reaches_alpha(a, b):
+    """SciPy's Welch test is the oracle: b's values moved so that the means differ by exactly
+    the smallest detectable difference give p = alpha; a little less gives p above it, a
+    little more below (the spreads, and so the test's degrees of freedom, stay the same)."""
+    smallest = report.smallest_detectable_difference(a, b, alpha=0.05)
+    shift = np.mean(a) - np.mean(b)
+
+    def p_at(difference):
+        moved = np.asarray(b) + shift - difference
+        return stats.ttest_ind(a, moved, equal_var=False).pvalue
+
+    assert smallest > 0
+    assert p_at(smallest) == pytest.approx(0.05, rel=1e-9)
+    assert p_at(0.99 * smallest) > 0.05 > p_at(1.01 * smallest)
+    assert report.smallest_detectable_difference(a, b, alpha=0.01) > smallest
+
+
+def test_smallest_detectable_difference_needs_two_values_and_some_spread_on_a_side():
+    assert math.isnan(report.smallest_detectable_difference([1.0], [2.0, 3.0]))
+    assert math.isnan(report.smallest_detectable_difference([1.0, 1.0], [2.0, 2.0]))
+    with pytest.raises(ValueError, match="Received: alpha=1.5"):
+        report.smallest_detectable_difference([1.0, 2.0], [2.0, 3.0], alpha=1.5)
