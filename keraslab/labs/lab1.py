@@ -129,7 +129,7 @@ def _judge_he_faster(groups):
     _, different, test = welch_text(xavier, he)
     status = "reproduced" if different and 2 <= ratio <= 3 else "not reproduced"
     return Verdict(status, f"epochs to {SECOND_TARGET:.0%} under ReLU: Xavier {xavier}, He {he} (per seed), "
-                           f"a ratio of {ratio:.1f} ({test}).")
+                           f"a ratio of {ratio:.1f} (epochs, {test}).")
 
 
 def _first_last_after_epoch1(result):

@@ -139,7 +139,7 @@ def _judge_faster_convergence(groups):
     difference, different, p = _test(none_epochs, batch_epochs)
     if all(r["epochs_to_target"] is not None for r in none):
         within = different and difference > 0 and 2 <= ratio <= 5
-        return Verdict("reproduced" if within else "not reproduced", f"{shown}: a ratio of {ratio:.1f} ({p}).")
+        return Verdict("reproduced" if within else "not reproduced", f"{shown}: a ratio of {ratio:.1f} (epochs, {p}).")
     if ratio > 5:
         return Verdict("not reproduced", f"{shown}: at least {ratio:.1f}x (never counted as one epoch past the "
                                          "last), more than the claimed 5x.")

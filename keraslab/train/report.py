@@ -148,9 +148,17 @@ def spread_text(values, fmt="{:.1f}"):
 
 def welch_text(a, b, alpha=0.05):
     """`differs(a, b, alpha)` for a judge's evidence: `(difference of means a - b, differs,
-    text)`, the text "Welch p = 0.012", or "no Welch test (no spread)" when none is possible."""
+    text)`, the text "Welch p = 0.012", or "no Welch test (no spread)" when none is possible.
+    When the test calls no difference, the text adds the smallest difference it would have
+    called at these spreads ("Welch p = 0.15; detectable from 4.9",
+    `smallest_detectable_difference`): no difference seen is not no difference."""
     difference, p, different = differs(a, b, alpha=alpha)
-    return difference, different, "no Welch test (no spread)" if math.isnan(p) else f"Welch p = {p:.2g}"
+    if math.isnan(p):
+        return difference, different, "no Welch test (no spread)"
+    text = f"Welch p = {p:.2g}"
+    if not different:
+        text += f"; detectable from {smallest_detectable_difference(a, b, alpha=alpha):.2g}"
+    return difference, different, text
 
 
 def value_at(row, key):

@@ -64,6 +64,16 @@ def test_welch_text_gives_scipys_p_value_or_says_no_test_is_possible():
     assert report.welch_text([1.0, 1.0], [1.0, 1.0])[1:] == (False, "no Welch test (no spread)")
 
 
+def test_welch_text_of_no_difference_says_what_difference_the_test_could_have_called():
+    a, b = [94.3, 91.6, 96.9], [97.2, 96.0, 98.4]
+    difference, different, text = report.welch_text(a, b)
+    p = stats.ttest_ind(a, b, equal_var=False).pvalue
+    assert not different and p > 0.05
+    smallest = report.smallest_detectable_difference(a, b)
+    assert text == f"Welch p = {p:.2g}; detectable from {smallest:.2g}"
+    assert abs(difference) < smallest
+
+
 @pytest.mark.parametrize("a, b", [([94.3, 91.6, 96.9], [97.2, 96.0, 98.4]), ([0.2, 0.5, 0.1, 0.4], [0.3, 0.9, 0.6])])
 def test_smallest_detectable_difference_is_where_welchs_test_reaches_alpha(a, b):
     """SciPy's Welch test is the oracle: b's values moved so that the means differ by exactly
