@@ -89,6 +89,13 @@ class _Listed:
         return ", ".join(format_value(v, fmt) for v in self.values)
 
 
+def _welch_samples(a, b):
+    """`(Spread of a, Spread of b, testable)`: Welch's test needs two values on each side and
+    some spread on one of them."""
+    a, b = Spread(tuple(map(float, a))), Spread(tuple(map(float, b)))
+    return a, b, a.n >= 2 and b.n >= 2 and (a.std > 0 or b.std > 0)
+
+
 def differs(a, b, alpha=0.05):
     """Whether two sets of repeats differ in mean, by Welch's two-sided t-test.
 
@@ -97,9 +104,9 @@ def differs(a, b, alpha=0.05):
         side, or no spread on either, the p-value is NaN and `differs` is False (no test
         is possible).
     """
-    a, b = Spread(tuple(map(float, a))), Spread(tuple(map(float, b)))
+    a, b, testable = _welch_samples(a, b)
     difference = a.mean - b.mean
-    if a.n < 2 or b.n < 2 or (a.std == 0 and b.std == 0):
+    if not testable:
         return difference, float("nan"), False
     from scipy import stats
 
@@ -118,8 +125,8 @@ def smallest_detectable_difference(a, b, alpha=0.05):
     """
     if not 0 < alpha < 1:
         raise ValueError(f"`alpha` must be strictly between 0 and 1. Received: alpha={alpha!r}")
-    a, b = Spread(tuple(map(float, a))), Spread(tuple(map(float, b)))
-    if a.n < 2 or b.n < 2 or (a.std == 0 and b.std == 0):
+    a, b, testable = _welch_samples(a, b)
+    if not testable:
         return float("nan")
     from scipy import stats
 
