@@ -19,11 +19,13 @@ find_python() {
 }
 
 apt_tools() {
-  # bubblewrap sandboxes graded notebooks; chromium checks the built site. Both are optional
-  # for a local build, so a machine without apt or root simply goes on without them.
+  # bubblewrap sandboxes graded notebooks; chromium checks the built site; dataset-fashion-mnist
+  # holds Fashion-MNIST's IDX files, the labs' real images offline. All are optional for a local
+  # build, so a machine without apt or root simply goes on without them.
   local missing=()
   command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || missing+=(dataset-fashion-mnist)
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "dev.sh: installing ${missing[*]} with apt-get"

