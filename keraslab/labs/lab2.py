@@ -7,6 +7,7 @@ from __future__ import annotations
 from keraslab.labs.figures import bar_figure, first_repeats, robustness_figures, training_figures
 from keraslab.labs.spec import Claim, Figure, Verdict
 from keraslab.train.report import Spread, epochs_or_never, percent, spread_text, welch_text
+from keraslab.train.results import result_epochs_to_target
 
 TITLE = ("Normalization: BatchNorm statistics over 2 to 128 examples of one batch of 128 "
          "(GhostBatchNorm), beside LayerNorm, GroupNorm and no normalization")
@@ -125,19 +126,19 @@ def _judge_group_beats_layer(groups):
 def _epochs_with_never_as_next(group):
     """Epochs to the target per seed, a run that never reached it counted at one epoch past
     its last (so a mean over them is a lower bound)."""
-    return [r["epochs_to_target"] if r["epochs_to_target"] is not None else r["epochs_run"] + 1 for r in group]
+    return [result_epochs_to_target(r) if result_epochs_to_target(r) is not None else r["epochs_run"] + 1 for r in group]
 
 
 def _judge_faster_convergence(groups):
     none, batch = groups["none"], groups[f"batch-{OPTIMIZER_BATCH}"]
     shown = (f"epochs to 70 % per seed: none {[epochs_or_never(r) for r in none]}, BatchNorm over the batch of "
              f"{OPTIMIZER_BATCH} {[epochs_or_never(r) for r in batch]}")
-    if any(r["epochs_to_target"] is None for r in batch):
+    if any(result_epochs_to_target(r) is None for r in batch):
         return Verdict("not testable at this scale", f"{shown}: not every BatchNorm run reaches 70 %.")
     none_epochs, batch_epochs = _epochs_with_never_as_next(none), _epochs_with_never_as_next(batch)
     ratio = (sum(none_epochs) / len(none_epochs)) / (sum(batch_epochs) / len(batch_epochs))
     difference, different, p = _test(none_epochs, batch_epochs)
-    if all(r["epochs_to_target"] is not None for r in none):
+    if all(result_epochs_to_target(r) is not None for r in none):
         within = different and difference > 0 and 2 <= ratio <= 5
         return Verdict("reproduced" if within else "not reproduced", f"{shown}: a ratio of {ratio:.1f} (epochs, {p}).")
     if ratio > 5:
@@ -172,7 +173,7 @@ def _judge_course_row(configuration, epochs, accuracy):
                            f"(these are {data['source']}): absolute figures do not carry over.")
         first, last = (int(v) for v in epochs.split("-"))
         mean = Spread(tuple(_accuracies(group))).mean
-        reached = [r["epochs_to_target"] for r in group]
+        reached = [result_epochs_to_target(r) for r in group]
         if None in reached and first > group[0]["epochs_run"]:
             return Verdict("not testable at this scale", f"{ours}; the claimed epochs exceed the epochs run.")
         holds = low <= mean <= high and all(e is not None and first <= e <= last for e in reached)

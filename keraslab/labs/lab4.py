@@ -25,6 +25,7 @@ from __future__ import annotations
 from keraslab.labs.figures import bar_figure, first_repeats, robustness_figures, training_figures
 from keraslab.labs.spec import Claim, Figure, Verdict, product
 from keraslab.train.report import epochs_or_never, percent, spread_text, welch_text
+from keraslab.train.results import result_epochs_to_target
 
 TITLE = ("Transfer learning: a ResNet backbone pretrained by the kit, frozen (A) or partly fine-tuned (B), "
          "against training from scratch, over three training-set sizes")
@@ -54,7 +55,7 @@ FULL_RUN = "-1.0"  # the configurations on all training images
 def seconds_to_target(result):
     """Training seconds until the validation accuracy first reached the target (the sum of
     the epoch times up to that epoch), or None when it never did."""
-    epochs = result.get("epochs_to_target")
+    epochs = result_epochs_to_target(result) if "history" in result else None
     if epochs is None or "history" not in result:
         return None
     return float(sum(result["history"]["epoch_time"][:epochs]))

@@ -223,10 +223,10 @@ def evaluate(cfg, data, fitted, runtime):
     if runtime.kind == "multi_worker":
         # Predictions are made on one process; under multi-worker training they are skipped.
         test_loss, test_acc = history["val_loss"][-1], history["val_accuracy"][-1]
-        return _accuracy_fields(history, cfg, test_loss, test_acc, None), {}
+        return _accuracy_fields(history, cfg, test_loss, test_acc, None, len(data.x_test)), {}
     test_loss, test_acc = (float(v) for v in model.evaluate(data.test_ds, verbose=0)[:2])
     train_acc = float(model.evaluate(data.train_eval_ds, verbose=0)[1])
-    scores = _accuracy_fields(history, cfg, test_loss, test_acc, train_acc)
+    scores = _accuracy_fields(history, cfg, test_loss, test_acc, train_acc, data.n_val or len(data.x_test))
     scores.update(_loss_noise_field(fitted.diagnostics))
     corrupted_probs = {}
     if "corruptions" in cfg.diagnostics:
@@ -251,11 +251,12 @@ def evaluate(cfg, data, fitted, runtime):
     return scores, predictions
 
 
-def _accuracy_fields(history, cfg, test_loss, test_acc, train_acc):
+def _accuracy_fields(history, cfg, test_loss, test_acc, train_acc, validation_images):
     return {
         "epochs_run": len(history.get("loss", [])),
         "target_accuracy": cfg.target_accuracy,
-        "epochs_to_target": epochs_to_target(history, cfg.target_accuracy),
+        # Counted on the validation images, not compared as float32 ratios.
+        "epochs_to_target": epochs_to_target(history, cfg.target_accuracy, n=validation_images),
         "final_accuracy": test_acc, "final_loss": test_loss,
         "best_val_accuracy": max(history.get("val_accuracy", [float("nan")])),
         "final_train_accuracy": train_acc,
@@ -286,6 +287,7 @@ def describe(cfg, data, fitted, runtime, scores, *, command, backbone_info):
         "command": command if command is not None else " ".join(sys.argv),
         "data": {"source": data.source, "train_size": int(len(data.x)), "test_size": int(len(data.x_test)),
                  "validation": f"{data.n_val} held-out training images" if data.n_val else "the test set",
+                 "validation_size": int(data.n_val or len(data.x_test)),
                  "input_shape": list(data.x.shape[1:]), "num_classes": data.num_classes},
         "runtime": {**runtime.describe(), "global_batch_size": data.global_batch,
                     "per_replica_batch_size": int(cfg.batch_size)},

@@ -226,8 +226,12 @@ def repeated_table(results, columns):
 
 
 def epochs_or_never(row):
-    """A row's `epochs_to_target`, or "never" when the run did not reach the target."""
-    return row.get("epochs_to_target") if row.get("epochs_to_target") is not None else "never"
+    """A result's epochs to its target accuracy, counted on its validation images
+    (`keraslab.train.results.result_epochs_to_target`), or "never" when it did not reach it."""
+    from keraslab.train.results import result_epochs_to_target
+
+    epochs = result_epochs_to_target(row)
+    return "never" if epochs is None else epochs
 
 
 def percent(key):

@@ -54,8 +54,30 @@ def group_repeats(results):
     return groups
 
 
-def epochs_to_target(history, target, key="val_accuracy"):
-    """First epoch (counting from 1) whose `key` reaches `target`, or None if none does.
+def reaches(accuracy, target, n=None):
+    """Whether an accuracy reaches `target`, compared as counts of correct predictions.
+
+    Keras stores accuracies as float32 ratios: 950 correct of 1,000 is 0.949999988, below the
+    float 0.95. With `n` (the number of examples the accuracy was measured on) both sides are
+    turned into counts; without it both are compared as float32, which is how Keras computed the
+    ratio.
+
+    Example:
+    >>> reaches(0.949999988079071, 0.95, n=1000), reaches(0.949, 0.95, n=1000)
+    (True, False)
+    """
+    if accuracy is None or math.isnan(accuracy):
+        return False
+    if n is None:
+        import numpy as np
+
+        return bool(np.float32(accuracy) >= np.float32(target))
+    return round(accuracy * n) >= math.ceil(round(target * n, 6))
+
+
+def epochs_to_target(history, target, key="val_accuracy", n=None):
+    """First epoch (counting from 1) whose `key` reaches `target` (see `reaches`; `n`: the
+    number of examples behind each value), or None if none does.
 
     Example:
     >>> epochs_to_target({"val_accuracy": [0.5, 0.96, 0.97]}, 0.95)
@@ -64,9 +86,32 @@ def epochs_to_target(history, target, key="val_accuracy"):
     if target is None:
         return None
     for i, value in enumerate(history.get(key, []), start=1):
-        if value is not None and not math.isnan(value) and value >= target:
+        if value is not None and reaches(value, target, n):
             return i
     return None
+
+
+_HELD_OUT = re.compile(r"^(\d+) held-out")
+
+
+def validation_size(result):
+    """The number of images a result's validation accuracies were measured on."""
+    data = result["data"]
+    if data.get("validation_size") is not None:
+        return int(data["validation_size"])
+    held_out = _HELD_OUT.match(str(data.get("validation", "")))
+    return int(held_out[1]) if held_out else int(data["test_size"])
+
+
+def result_epochs_to_target(result, target=None):
+    """A result's epochs to `target` (default: its own `target_accuracy`), counted afresh from
+    its history on its validation images (results written before the count fix stored a
+    float32 comparison). A result without a validation history (a made-up one in a test) gives
+    its stored `epochs_to_target`."""
+    if not result.get("history", {}).get("val_accuracy"):
+        return result.get("epochs_to_target")
+    target = result.get("target_accuracy") if target is None else target
+    return epochs_to_target(result["history"], target, n=validation_size(result))
 
 
 def read_history(path):
