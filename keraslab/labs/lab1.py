@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from keraslab.labs.figures import first_repeats, robustness_figures, training_figures
 from keraslab.labs.spec import Claim, Figure, Verdict, product
-from keraslab.train.report import epochs_or_never, percent, spread_text, welch_text
+from keraslab.train.report import epochs_or_never, percent
+from keraslab.train.stats import spread_text, welch_text
 
 TITLE = "Initialization: a 10-layer MLP with zero, small random, Xavier and He initialization"
 ALIASES = ("init", "initialization")

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from keraslab.labs.figures import bar_figure, first_repeats, robustness_figures, training_figures
 from keraslab.labs.spec import Claim, Figure, Verdict
-from keraslab.train.report import Spread, epochs_or_never, percent, spread_text, welch_text
+from keraslab.train.report import epochs_or_never, percent
 from keraslab.train.results import result_epochs_to_target
+from keraslab.train.stats import Spread, spread_text, welch_text
 
 TITLE = ("Normalization: BatchNorm statistics over 2 to 128 examples of one batch of 128 "
          "(GhostBatchNorm), beside LayerNorm, GroupNorm and no normalization")

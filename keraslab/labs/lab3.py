@@ -29,7 +29,8 @@ from keraslab.labs.figures import (
     training_figures,
 )
 from keraslab.labs.spec import Claim, Figure, Verdict
-from keraslab.train.report import percent, spread_text, welch_text
+from keraslab.train.report import percent
+from keraslab.train.stats import spread_text, welch_text
 
 TITLE = "Regularization: dropout, spatial dropout, DropBlock and augmentation on a small training set"
 ALIASES = ("regularization",)

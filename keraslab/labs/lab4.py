@@ -24,8 +24,9 @@ from __future__ import annotations
 
 from keraslab.labs.figures import bar_figure, first_repeats, robustness_figures, training_figures
 from keraslab.labs.spec import Claim, Figure, Verdict, product
-from keraslab.train.report import epochs_or_never, percent, spread_text, welch_text
+from keraslab.train.report import epochs_or_never, percent
 from keraslab.train.results import result_epochs_to_target
+from keraslab.train.stats import spread_text, welch_text
 
 TITLE = ("Transfer learning: a ResNet backbone pretrained by the kit, frozen (A) or partly fine-tuned (B), "
          "against training from scratch, over three training-set sizes")
@@ -235,7 +236,7 @@ def plot_data_efficiency(curve, path=None, title="Test accuracy by training-set 
     sample standard deviation over the seeds and each seed as a dot."""
     from matplotlib.figure import Figure as MplFigure
 
-    from keraslab.train.report import Spread
+    from keraslab.train.stats import Spread
 
     fig = MplFigure(figsize=(6, 4))
     ax = fig.add_subplot()

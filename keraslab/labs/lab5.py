@@ -24,8 +24,9 @@ import numpy as np
 
 from keraslab.labs.figures import first_repeats, robustness_figures, training_figures
 from keraslab.labs.spec import Claim, Figure, Verdict
-from keraslab.train.report import MISSING, percent, spread_text, welch_text
+from keraslab.train.report import percent
 from keraslab.train.results import configuration_of
+from keraslab.train.stats import MISSING, spread_text, welch_text
 
 TITLE = "Advanced: MixUp, CutMix, ensembles of seeds and of architectures, calibration, corrupted inputs"
 ALIASES = ("advanced",)

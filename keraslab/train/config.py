@@ -88,10 +88,16 @@ class RunConfig:
     epochs: int = 5
     seed: int = 0
     early_stopping_patience: int | None = None
+    # Optimizer steps run per call into the compiled graph (Keras's `steps_per_execution`): on
+    # small models the per-step Python overhead dominates without it.
+    steps_per_execution: int = 1
     # reporting
     target_accuracy: float | None = None
     diagnostics: list = dataclasses.field(default_factory=list)
     save_predictions: bool = False
+    # Count correct validation predictions every this many optimizer steps (a multiple of
+    # `steps_per_execution`), for convergence measured in steps rather than epochs. None: never.
+    eval_every_steps: int | None = None
     ensemble: str | None = None
     train_eval_size: int = 2000
 
@@ -259,6 +265,13 @@ def _check_virtual_batch_size(cfg):
                          f"batch_size={cfg.batch_size!r}")
 
 
+def _check_eval_every_steps(cfg):
+    # Callbacks see the end of each execution only: a count in between cannot be made.
+    if cfg.eval_every_steps is not None and cfg.eval_every_steps % cfg.steps_per_execution:
+        _fail("eval_every_steps", cfg.eval_every_steps,
+              f"a multiple of steps_per_execution={cfg.steps_per_execution}")
+
+
 def _check_fine_tune_from(cfg):
     if cfg.fine_tune_from is not None and (not _is_int(cfg.fine_tune_from) or cfg.fine_tune_from < 1):
         _fail("fine_tune_from", cfg.fine_tune_from, "None or a stage number (from 1)")
@@ -267,9 +280,10 @@ def _check_fine_tune_from(cfg):
 _CHECKS = (
     _strings("name", "dataset", "activation", "initializer", "regularizer"),
     _strings("lab", "normalization", "data_dir", "ensemble", optional=True),
-    _positive_ints("train_size", "test_size", "image_size", "channels", "virtual_batch_size", optional=True),
+    _positive_ints("train_size", "test_size", "image_size", "channels", "virtual_batch_size", "eval_every_steps",
+                   optional=True),
     _positive_ints("depth", "width", "groups", "block_size", "pretrain_size", "pretrain_epochs", "lsuv_batch",
-                   "batch_size", "epochs", "train_eval_size"),
+                   "batch_size", "epochs", "train_eval_size", "steps_per_execution"),
     _non_negative_ints("dense_units"),
     _non_negative_ints("early_stopping_patience", optional=True),
     _bools("drop_remainder", "shuffle", "zero_init_residual", "save_predictions"),
@@ -284,6 +298,7 @@ _CHECKS = (
     _check_diagnostics,
     _check_fine_tune_from,
     _check_virtual_batch_size,
+    _check_eval_every_steps,
 )
 
 DEFAULTS = RunConfig().to_dict()

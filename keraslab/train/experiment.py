@@ -28,9 +28,9 @@ from typing import Any
 import keras
 import numpy as np
 
-from keraslab.train.callbacks import EpochTimer, tensorboard_callback
+from keraslab.train.callbacks import EpochTimer, StepCounter, tensorboard_callback
 from keraslab.train.config import DEFAULTS, RunConfig, json_default, pick, same_config
-from keraslab.train.results import epochs_to_target, read_history
+from keraslab.train.results import epochs_to_target, read_history, steps_to_target
 
 # The settings of a transfer backbone's architecture (pretrained and target models share them).
 TRANSFER_ARCH_KEYS = ["blocks_per_stage", "filters", "zero_init_residual"]
@@ -92,6 +92,8 @@ class Data:
     train_eval_ds: Any
     x_probe: np.ndarray
     y_probe: np.ndarray
+    x_val: np.ndarray  # the validation images, normalized, and their integer labels
+    y_val: np.ndarray
 
 
 @dataclasses.dataclass
@@ -138,9 +140,11 @@ def load_data(cfg, runtime):
     probe = min(len(x), 256)
     x_probe = normalize(x[:probe], mean, std).numpy()
     y_probe = np.eye(num_classes, dtype=np.float32)[y[:probe]]
+    x_val, y_val = (x_val, y_val) if n_val else (xt, yt)
     return Data(x=x, y=y, x_test=xt, y_test=yt, source=source, num_classes=num_classes, n_val=n_val,
                 global_batch=global_batch, pipeline_args=common, train_ds=train_ds, val_ds=val_ds,
-                test_ds=test_ds, train_eval_ds=train_eval_ds, x_probe=x_probe, y_probe=y_probe)
+                test_ds=test_ds, train_eval_ds=train_eval_ds, x_probe=x_probe, y_probe=y_probe,
+                x_val=normalize(x_val, mean, std).numpy(), y_val=np.asarray(y_val, np.int64))
 
 
 def model_factory(cfg, data):
@@ -192,7 +196,7 @@ def fit(cfg, data, make_model, runtime, run_dir, *, extra_callbacks=(), verbose=
     with runtime.strategy.scope():
         model = make_model()
         model.compile(optimizer_for(cfg), "categorical_crossentropy", metrics=["accuracy"],
-                      jit_compile=runtime.jit_compile)
+                      jit_compile=runtime.jit_compile, steps_per_execution=int(cfg.steps_per_execution))
     history_path = run_dir / "history.csv"
     callbacks = [EpochTimer(), keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
                  keras.callbacks.CSVLogger(str(history_path), append=True), tensorboard_callback(run_dir / "logs")]
@@ -201,6 +205,8 @@ def fit(cfg, data, make_model, runtime, run_dir, *, extra_callbacks=(), verbose=
                                                        patience=int(cfg.early_stopping_patience),
                                                        restore_best_weights=True))
     probes = _diagnostic_callbacks(cfg, data)
+    if cfg.eval_every_steps:
+        probes["steps"] = StepCounter(data.x_val, data.y_val, int(cfg.eval_every_steps))
     callbacks.extend(probes.values())
     callbacks.extend(extra_callbacks)
     model.fit(data.train_ds, validation_data=data.val_ds, epochs=int(cfg.epochs), callbacks=callbacks,
@@ -212,6 +218,8 @@ def fit(cfg, data, make_model, runtime, run_dir, *, extra_callbacks=(), verbose=
         diagnostics["activations"] = probes["activations"].records
     if "loss_noise" in probes:
         diagnostics["loss_noise"] = probes["loss_noise"].noise
+    if "steps" in probes:
+        diagnostics["steps"] = probes["steps"].record
     return Fitted(model, read_history(history_path), int(model.optimizer.iterations.numpy()), diagnostics)
 
 
@@ -296,6 +304,8 @@ def describe(cfg, data, fitted, runtime, scores, *, command, backbone_info):
     fields_after_history = ("epochs_run", "target_accuracy", "epochs_to_target", "final_accuracy", "final_loss",
                             "best_val_accuracy", "final_train_accuracy", "generalization_gap")
     result.update({k: scores[k] for k in fields_after_history})
+    if "steps" in fitted.diagnostics:
+        result["steps_to_target"] = steps_to_target(fitted.diagnostics["steps"], cfg.target_accuracy)
     result.update({
         "epoch_times": history.get("epoch_time", []),
         # Median: the first epoch also pays for tracing and would skew a mean.

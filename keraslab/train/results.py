@@ -91,6 +91,21 @@ def epochs_to_target(history, target, key="val_accuracy", n=None):
     return None
 
 
+def steps_to_target(record, target):
+    """The first optimizer step at which a `StepCounter` record's count of correct validation
+    predictions reaches `target` (a share), or None when none does (or `target` is None).
+
+    Example:
+    >>> steps_to_target({"validation_size": 10, "step": [0, 50, 100], "correct": [1, 7, 9]}, 0.7)
+    50
+    """
+    if target is None:
+        return None
+    needed = math.ceil(round(target * record["validation_size"], 6))
+    return next((step for step, correct in zip(record["step"], record["correct"], strict=True)
+                 if correct >= needed), None)
+
+
 _HELD_OUT = re.compile(r"^(\d+) held-out")
 
 

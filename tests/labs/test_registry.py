@@ -158,7 +158,7 @@ REPEATED_LAB = FAKE_LAB.replace(
     'CLAIMS = [Claim("Wider is better", ("final_accuracy",), ("one", "two"))]',
     '''REPEATS = {"cpu": 3}
 from keraslab.labs.spec import Verdict
-from keraslab.train.report import Spread
+from keraslab.train.stats import Spread
 
 
 def _wider(groups):

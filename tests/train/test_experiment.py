@@ -160,3 +160,29 @@ def test_stages_can_be_run_one_by_one(tmp_path, runtime):
     assert fitted.steps == 8 and len(fitted.history["loss"]) == 1
     scores, predictions = experiment.evaluate(cfg, data, fitted, runtime)
     assert predictions == {} and 0 <= scores["final_accuracy"] <= 1 and scores["generalization_gap"] is not None
+
+
+def test_validation_counts_every_few_steps_match_kerass_own_epoch_accuracy(tmp_path, runtime):
+    # 256 images at batch 32: 8 steps an epoch; counts every 4 steps, run 2 steps per execution.
+    cfg = {**TINY, "name": "steps", "eval_every_steps": 4, "steps_per_execution": 2, "target_accuracy": 0.3}
+    result = experiment.run_experiment(cfg, tmp_path, runtime=runtime, command="test")
+    record = result["diagnostics"]["steps"]
+    assert record["step"] == list(range(0, 3 * 8 + 1, 4)) and record["validation_size"] == 128
+    for epoch, accuracy in enumerate(result["history"]["val_accuracy"], start=1):
+        # Keras's validation accuracy at the end of each epoch, as a count, is the count there.
+        assert record["correct"][record["step"].index(8 * epoch)] == round(accuracy * 128)
+    first = next(s for s, c in zip(record["step"], record["correct"], strict=True) if c >= 0.3 * 128)
+    assert result["steps_to_target"] == first and result["steps"] == 24
+
+
+def test_step_counts_must_fall_at_the_end_of_an_execution():
+    with pytest.raises(ValueError, match="eval_every_steps.*steps_per_execution=2. Received: eval_every_steps=3"):
+        RunConfig.from_dict({"eval_every_steps": 3, "steps_per_execution": 2})
+
+
+def test_step_counts_go_on_past_a_short_last_execution(tmp_path, runtime):
+    # 224 images at batch 32: 7 steps an epoch, 2 per execution, so executions end at 2, 4, 6, 7,
+    # 9, 11, 13, 14, ...: a count is made at the first end at or past each multiple of 4.
+    cfg = {**TINY, "name": "short", "train_size": 224, "epochs": 3, "eval_every_steps": 4, "steps_per_execution": 2}
+    record = experiment.run_experiment(cfg, tmp_path, runtime=runtime, command="test")["diagnostics"]["steps"]
+    assert record["step"] == [0, 4, 9, 13, 16, 20]
