@@ -183,14 +183,19 @@ def load_analyses(lab, folder):
 
 def claims_table(lab, results, analyses=None):
     """The lab's course claims with their verdicts on `results` (and its grid analyses,
-    `{name: value}`, for the claims about them), as Markdown: claim, verdict (reproduced, not
-    reproduced, not testable at this scale) and the evidence."""
+    `{name: value}`, for the claims about them), as Markdown: claim, the claimed size, the
+    difference observed, the smallest difference the grid could see, the verdict (one of
+    `keraslab.labs.spec.VERDICTS`) and the evidence."""
+    from keraslab.train.stats import MISSING
+
     if str(lab) not in LABS:
         raise ValueError(f"`lab` must be one of {sorted(LABS)}. Received: lab={lab!r}")
-    lines = ["| course claim | verdict here | evidence |", "| --- | --- | --- |"]
+    lines = ["| course claim | claimed | observed here | detectable | verdict here | evidence |",
+             "| --- | --- | --- | --- | --- | --- |"]
     for claim in LABS[str(lab)].claims:
         verdict = claim.verdict(results, analyses)
-        lines.append(f"| {claim.text} | **{verdict.status}** | {verdict.evidence} |")
+        sizes = " | ".join(text or MISSING for text in (verdict.claimed, verdict.observed, verdict.detectable))
+        lines.append(f"| {claim.text} | {sizes} | **{verdict.status}** | {verdict.evidence} |")
     return "\n".join(lines)
 
 

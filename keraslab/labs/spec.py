@@ -23,7 +23,11 @@ import dataclasses
 import itertools
 from collections.abc import Callable
 
-VERDICTS = ("reproduced", "not reproduced", "not testable at this scale")
+# reproduced: the effect is there, of the claimed size; not reproduced: absent or reversed
+# although the grid could have seen the claimed size, or of another size; inconclusive: not seen,
+# and the smallest difference the grid could see exceeds the claimed one; not testable at this
+# scale: the claim is about data, sizes or budgets this grid does not have.
+VERDICTS = ("reproduced", "not reproduced", "inconclusive", "not testable at this scale")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,10 +37,17 @@ class Verdict:
     Args:
         status: one of `VERDICTS`.
         evidence: one or two sentences with the numbers behind it.
+        claimed: the size of the effect the course claims, as text ("2-3x fewer steps").
+        observed: the difference observed here, with its spread.
+        detectable: the smallest difference the grid could have called (Welch's test at the
+            spreads observed; see `keraslab.train.stats.Comparison`).
     """
 
     status: str
     evidence: str
+    claimed: str = ""
+    observed: str = ""
+    detectable: str = ""
 
     def __post_init__(self):
         if self.status not in VERDICTS:

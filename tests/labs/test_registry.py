@@ -202,7 +202,7 @@ def test_claims_table_gives_each_claims_verdict_on_the_repeats(tmp_path, monkeyp
         results = [{"name": f"{name}-r{k}", "final_accuracy": acc + k / 100}
                    for name, acc in (("one", 0.5), ("two", 0.7)) for k in range(3)]
         lines = labs.claims_table("lab94", results).splitlines()
-        assert lines[2] == "| Wider is better | **reproduced** | 0.71 against 0.51 |"
+        assert lines[2] == "| Wider is better | – | – | – | **reproduced** | 0.71 against 0.51 |"
         swapped = [{**r, "name": r["name"].replace("one", "x").replace("two", "one").replace("x", "two")}
                    for r in results]
         assert "**not reproduced**" in labs.claims_table("lab94", swapped)
