@@ -64,6 +64,40 @@ def plot_curves(runs, metric="loss", path=None, title=None, validation=True):
     return _save(fig, path)
 
 
+def plot_step_curves(records, target=None, path=None, title="Validation accuracy per optimizer step"):
+    """Plots validation accuracy against optimizer steps, one line per run, from the records
+    of `keraslab.train.callbacks.StepCounter` (counts of correct predictions).
+
+    Args:
+        records: `{label: record}`, each with `step`, `correct` and `validation_size`.
+        target: draw this accuracy as a horizontal line (optional).
+        path: where to save the PNG (optional).
+        title: figure title.
+
+    Returns:
+        The `matplotlib.figure.Figure`.
+
+    Example:
+    >>> fig = plot_step_curves({"he": {"step": [0, 50], "correct": [10, 80], "validation_size": 100}}, 0.7)
+    >>> fig.axes[0].lines[0].get_ydata().tolist()
+    [0.1, 0.8]
+    """
+    fig = Figure(figsize=(7, 4.2))
+    ax = fig.add_subplot()
+    for i, (label, record) in enumerate(records.items()):
+        accuracy = np.asarray(record["correct"], dtype=np.float64) / record["validation_size"]
+        ax.plot(record["step"], accuracy, color=f"C{i % 10}", label=str(label))
+    if target is not None:
+        ax.axhline(target, color="black", linestyle=":", linewidth=1, label=f"target {target:.0%}")
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("validation accuracy")
+    ax.set_title(title)
+    if ax.lines:
+        ax.legend(fontsize="small", ncol=2 if len(records) > 6 else 1)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
 def plot_gradient_flow(norms, path=None, title="Gradient norm per layer", log=True):
     """Bar plot of per-layer gradient norms, input side on the left.
 
