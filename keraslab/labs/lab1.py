@@ -281,3 +281,71 @@ def page_figures(results, analyses=None):
                    {"title": f"{name}: activations of each layer at initialization"})
             for name in ("small_random-relu", "he-relu")],
     }
+
+
+def _groups(results):
+    from keraslab.train.results import group_repeats
+
+    return group_repeats(results)
+
+
+def course_table(results):
+    """The course's MNIST table beside this lab's runs, as Markdown: per initialization and
+    activation, the claimed epochs to 95 % and accuracy, and here the steps to 85 % (per seed)
+    and the test accuracy (mean ± std)."""
+    from keraslab.train.report import combine, markdown_table
+
+    groups = _groups(results)
+    rows = [{"init": init, "act": act, "claim_epochs": epochs, "claim_acc": accuracy,
+             "steps": combine([steps_or_never(r) for r in groups[f"{init}-{act}"]]),
+             "acc": combine([100 * r["final_accuracy"] for r in groups[f"{init}-{act}"]])}
+            for init, (epochs, accuracy) in COURSE_TABLE.items() for act in ("relu", "tanh")]
+    return markdown_table(rows, [
+        ("initialization", "init", "{}"), ("activation", "act", "{}"),
+        ("claimed epochs to 95 % (MNIST)", "claim_epochs", "{}"), ("claimed accuracy (%, MNIST)", "claim_acc", "{}"),
+        ("steps to 85 % here", "steps", "{}"), ("test accuracy here (%)", "acc", "{:.1f}")])
+
+
+def check(results):
+    """The design the page describes, checked on the results (the page and pytest both run it).
+
+    Raises:
+        AssertionError: naming what differs.
+    """
+    groups = _groups(results)
+    assert sorted(groups) == sorted(run["name"] for run in GRID), f"configurations {sorted(groups)}"
+    assert all(len(g) == REPEATS["cpu"] for g in groups.values()), "every configuration has every seed"
+    for r in results:
+        assert r["data"]["source"].startswith("idx:"), f"{r['name']} read {r['data']['source']}"
+        assert (r["data"]["train_size"], r["data"]["validation_size"], r["data"]["test_size"]) == (
+            20_000, 5_000, 10_000), f"{r['name']}: {r['data']}"
+        assert r["epochs_run"] == BASE["epochs"] and r["diagnostics"]["steps"]["every"] == BASE["eval_every_steps"]
+
+
+def _per_seed(values):
+    return ", ".join("never" if v is None else f"{v:,}" for v in values)
+
+
+def page_values(results):
+    """Every value the book's lab 1 page glues, by glue name, as text (see `check` for the
+    design facts the page states without gluing)."""
+    groups = _groups(results)
+    first = results[0]
+    he_faster = _judge_he_faster(groups)
+    values = {
+        "lab1_seeds": str(len(groups["he-relu"])),
+        "lab1_train_size": f"{first['data']['train_size']:,}",
+        "lab1_validation_size": f"{first['data']['validation_size']:,}",
+        "lab1_test_size": f"{first['data']['test_size']:,}",
+        "lab1_epochs": str(BASE["epochs"]), "lab1_steps": f"{first['steps']:,}",
+        "lab1_pilot_xavier": _per_seed(PILOT["xavier-relu"]), "lab1_pilot_he": _per_seed(PILOT["he-relu"]),
+        "lab1_pilot_plain": str(repeats_for(*PILOT.values(), spread_confidence=None)),
+        "lab1_he_verdict": he_faster.status, "lab1_he_ratio": he_faster.observed,
+        "lab1_he_detectable": he_faster.detectable or "–",
+    }
+    for name, group in groups.items():
+        key = name.replace("-", "_")
+        values[f"lab1_{key}_steps"] = _per_seed(_steps(group))
+        values[f"lab1_{key}_accuracy"] = _accuracy_text(group)
+        values[f"lab1_{key}_reached"] = f"{sum(s is not None for s in _steps(group))} of {len(group)}"
+    return values
