@@ -56,3 +56,15 @@ def test_the_grid_runs_the_seeds_the_pilot_asks_for():
     assert lab1.REPEATS["cpu"] == lab1.repeats_for(*lab1.PILOT.values()) >= 3
     # Taking the spread at its upper confidence limit asks for at least as many seeds.
     assert lab1.repeats_for(*lab1.PILOT.values(), spread_confidence=None) <= lab1.REPEATS["cpu"]
+
+
+def test_the_page_design_and_values_hold_on_the_committed_results():
+    from pathlib import Path
+
+    from keraslab.train.results import load_results
+
+    results = load_results(Path(__file__).resolve().parents[2] / "book" / "labs" / "results" / "lab1")
+    lab1.check(results)  # the design the page states
+    values = lab1.page_values(results)
+    assert values["lab1_seeds"] == str(lab1.REPEATS["cpu"]) and values["lab1_train_size"] == "20,000"
+    assert values["lab1_he_verdict"] in ("reproduced", "not reproduced", "inconclusive", "not testable at this scale")

@@ -6,12 +6,13 @@ from keraslab import labs
 from keraslab.train.config import RunConfig
 
 
-def test_lab1_grid_is_inits_by_activations():
+def test_lab1_grid_is_inits_by_activations_and_two_deeper_relu_nets():
     key, spec, runs = labs.lab_runs("1")
-    assert key == "lab1" and len(runs) == 8
-    assert {(r["initializer"], r["activation"]) for r in runs} == {
-        (i, a) for i in ("zeros", "small_random", "xavier", "he") for a in ("tanh", "relu")}
-    assert all(r["depth"] == 10 and r["model"] == "mlp" for r in runs)
+    assert key == "lab1" and len(runs) == 10
+    assert {(r["initializer"], r["activation"], r["depth"]) for r in runs} == {
+        (i, a, 10) for i in ("zeros", "small_random", "xavier", "he") for a in ("tanh", "relu")} | {
+        ("xavier", "relu", 20), ("he", "relu", 20)}
+    assert all(r["model"] == "mlp" and r["dataset"] == "fashion_mnist" for r in runs)
 
 
 def test_lab2_grid_varies_the_examples_per_statistic_at_one_batch_and_rate():

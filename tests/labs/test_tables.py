@@ -16,12 +16,12 @@ def _row(**kw):
 def test_lab_tables_format_each_value_and_mark_missing_ones():
     grads = [{"epoch": 0, "norms": {"dense": 0.02, "dense_1": 0.5, "dense_2": 4.0}},
              {"epoch": 1, "norms": {"dense": 8.0, "dense_1": 1.0, "dense_2": 2.0}}]
-    table = labs.lab_table("lab1", [_row(name="one", epochs_to_target=7, final_accuracy=0.9734,
+    table = labs.lab_table("lab1", [_row(name="one", steps_to_target=700, final_accuracy=0.9734,
                                            diagnostics={"gradients": grads}), _row(name="two")])
     lines = table.splitlines()
-    assert len(lines) == 4 and lines[1].count("---") == 7
-    assert lines[2] == "| he | relu | 7 | 97.3 | 0.02 | 0.005 | 4 |"  # 0.02 / 4 and 8 / 2
-    assert lines[3] == "| he | relu | never | 50.0 | – | – | – |"
+    assert len(lines) == 4 and lines[1].count("---") == 8
+    assert lines[2] == "| he | relu | – | 700 | 97.3 | 0.02 | 0.005 | 4 |"  # 0.02 / 4 and 8 / 2
+    assert lines[3] == "| he | relu | – | never | 50.0 | – | – | – |"
     lab2 = labs.lab_table("lab2", [_row(loss_noise=0.12345, time_per_epoch=3.21, final_train_accuracy=0.61,
                                         history={"accuracy": [0.4, 0.55]},
                                         config={**_row()["config"], "virtual_batch_size": 8})])
@@ -38,11 +38,11 @@ def test_every_lab_table_has_a_header_per_column(lab):
 
 
 def test_repeats_of_a_configuration_make_one_row_of_mean_and_sample_std():
-    rows = [_row(name=f"he-relu-r{k}", final_accuracy=acc, epochs_to_target=epochs)
-            for k, (acc, epochs) in enumerate([(0.90, 3), (0.92, 4), (0.94, None)])]
+    rows = [_row(name=f"he-relu-r{k}", final_accuracy=acc, steps_to_target=steps)
+            for k, (acc, steps) in enumerate([(0.90, 300), (0.92, 400), (0.94, None)])]
     rows.append(_row(name="he-tanh", final_accuracy=0.5))
     lines = labs.lab_table("lab1", rows).splitlines()
     assert len(lines) == 4
-    # mean 92.0, std with ddof=1: sqrt((4 + 0 + 4) / 2) = 2.0; the epochs are listed per seed
-    assert lines[2] == "| he | relu | 3, 4, never | 92.0 ± 2.0 | – | – | – |"
-    assert lines[3] == "| he | relu | never | 50.0 | – | – | – |"
+    # mean 92.0, std with ddof=1: sqrt((4 + 0 + 4) / 2) = 2.0; the steps are listed per seed
+    assert lines[2] == "| he | relu | – | 300, 400, never | 92.0 ± 2.0 | – | – | – |"
+    assert lines[3] == "| he | relu | – | never | 50.0 | – | – | – |"
