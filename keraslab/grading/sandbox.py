@@ -88,15 +88,13 @@ class Limits:
 
 def _read_only_roots() -> list[str]:
     """Directories the kernel must be able to read: Python, its packages, keraslab."""
-    import keraslab
-
     roots = {sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable))}
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
         path = sysconfig.get_paths().get(key)
         if path:
             roots.add(path)
     # Only the package folder: its parent may hold solutions and tests.
-    roots.add(os.path.dirname(os.path.abspath(keraslab.__file__)))
+    roots.add(_package_dir())
     roots = sorted(os.path.realpath(r) for r in roots if r and os.path.isdir(r))
     kept: list[str] = []
     for root in roots:
@@ -115,7 +113,17 @@ def scratch_layout(scratch: Path) -> tuple[Path, Path]:
     workdir, runtime = Path(scratch) / "work", Path(scratch) / "kernel"
     workdir.mkdir(exist_ok=True)
     (runtime / "tmp").mkdir(parents=True, exist_ok=True)
+    package = runtime / "lib" / "keraslab"
+    if not package.is_symlink():
+        package.parent.mkdir(exist_ok=True)
+        package.symlink_to(_package_dir(), target_is_directory=True)
     return workdir, runtime
+
+
+def _package_dir() -> str:
+    import keraslab
+
+    return os.path.dirname(os.path.realpath(keraslab.__file__))
 
 
 def kernel_environment(runtime: Path) -> dict[str, str]:
@@ -125,6 +133,10 @@ def kernel_environment(runtime: Path) -> dict[str, str]:
             [os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]
         ),
         "HOME": str(runtime),
+        # The grader's own keraslab (a link to its package folder, which the sandbox mounts),
+        # so the kernel speaks the grader's recording protocol even when another copy is
+        # installed.
+        "PYTHONPATH": str(runtime / "lib"),
         "IPYTHONDIR": str(runtime / ".ipython"),
         "MPLCONFIGDIR": str(runtime / ".matplotlib"),
         "MPLBACKEND": "Agg",
