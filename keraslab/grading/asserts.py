@@ -189,41 +189,87 @@ def _keep_call(nonce: str, index: int, node):
     return call
 
 
+def _decided_expression(statement, spans, position, names: Names):
+    """``(expression, kind)`` of a top-level statement the grader decides, or `None`."""
+    if isinstance(statement, ast.Assert):
+        expression, kind = statement.test, "assert"
+    elif isinstance(statement, ast.Expr) and _is_assert_call(statement.value, names):
+        expression, kind = statement.value, "call"
+    else:
+        return None
+    if any(isinstance(node, _SCOPED) for node in ast.walk(expression)):
+        return None
+    shares_line = any(
+        other != position and not (end < statement.lineno or start > statement.end_lineno)
+        for other, (start, end) in enumerate(spans)
+    )
+    if shares_line or not _leaves(expression, names):
+        return None
+    return expression, kind
+
+
+def _statements(code: str):
+    try:
+        tree = syntax.parse(code)
+    except SyntaxError:
+        return None  # IPython syntax (magics): left to the kernel
+    return tree.body, [(s.lineno, s.end_lineno) for s in tree.body]
+
+
+def split(code: str, names: Names) -> list[tuple[int, str]]:
+    """Cuts one test part after each assert the grader decides: ``[(first line, code)]``.
+
+    Each piece runs as its own request, so the grader can decide a piece's assert before
+    anything after it runs: a test cell ends at its first failing statement, as in nbgrader,
+    also when only the grader sees it fail. Pieces without a statement are left out.
+    """
+    parsed = _statements(code)
+    if parsed is None:
+        return [(1, code)]
+    statements, spans = parsed
+    lines = code.split("\n")
+    cuts = [
+        statement.end_lineno
+        for position, statement in enumerate(statements)
+        if _decided_expression(statement, spans, position, names) is not None
+    ]
+    pieces, start = [], 0
+    for end in [*cuts, len(lines)]:
+        if end > start:
+            pieces.append((start + 1, "\n".join(lines[start:end])))
+        start = max(start, end)
+    return [(first, piece) for first, piece in pieces if _has_statement(piece)] or [(1, code)]
+
+
+def _has_statement(code: str) -> bool:
+    parsed = _statements(code)
+    return parsed is None or bool(parsed[0])
+
+
 def instrument(code: str, nonce: str, names: Names) -> tuple[str, list[Check]]:
     """Rewrites one test part so its asserts can be decided in the grader.
+
+    The rewritten code has the part's lines in the same places (a rewritten statement stands
+    on its first line, its other lines left blank), so line numbers name the same lines.
 
     Returns:
         ``(code to run, checks)``; the code unchanged and no checks when there is nothing to
         decide outside the kernel.
     """
-    try:
-        tree = syntax.parse(code)
-    except SyntaxError:
-        return code, []  # IPython syntax (magics): left to the kernel
+    parsed = _statements(code)
+    if parsed is None:
+        return code, []
+    statements, spans = parsed
     lines = code.split("\n")
-    statements = tree.body
-    spans = [(s.lineno, s.end_lineno) for s in statements]
     replaced: dict[int, str] = {}
     checks: list[Check] = []
     index = 0
     for position, statement in enumerate(statements):
-        if isinstance(statement, ast.Assert):
-            expression, kind = statement.test, "assert"
-        elif isinstance(statement, ast.Expr) and _is_assert_call(statement.value, names):
-            expression, kind = statement.value, "call"
-        else:
+        decided = _decided_expression(statement, spans, position, names)
+        if decided is None:
             continue
-        if any(isinstance(node, _SCOPED) for node in ast.walk(expression)):
-            continue
-        shares_line = any(
-            other != position and not (end < statement.lineno or start > statement.end_lineno)
-            for other, (start, end) in enumerate(spans)
-        )
-        if shares_line:
-            continue
+        expression, kind = decided
         leaves = _leaves(expression, names)
-        if not leaves:
-            continue
         numbers = list(range(index, index + len(leaves)))
         index += len(leaves)
         kernel_nodes = {
@@ -238,7 +284,7 @@ def instrument(code: str, nonce: str, names: Names) -> tuple[str, list[Check]]:
         new_statement = _rebuild(statement, kernel_nodes)
         replaced[statement.lineno] = ast.unparse(ast.fix_missing_locations(new_statement))
         for line in range(statement.lineno + 1, statement.end_lineno + 1):
-            replaced[line] = None
+            replaced[line] = ""
         checks.append(
             Check(
                 ast.unparse(ast.fix_missing_locations(grader_expression)),
@@ -249,13 +295,7 @@ def instrument(code: str, nonce: str, names: Names) -> tuple[str, list[Check]]:
         )
     if not checks:
         return code, []
-    out = []
-    for number, line in enumerate(lines, start=1):
-        if number in replaced:
-            if replaced[number] is not None:
-                out.append(replaced[number])
-        else:
-            out.append(line)
+    out = [replaced.get(number, line) for number, line in enumerate(lines, start=1)]
     return "\n".join(out), checks
 
 

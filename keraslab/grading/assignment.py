@@ -355,7 +355,8 @@ def plan(cells, names: asserts.Names | None = None) -> list[Step]:
     """Turns merged cells into steps: test cells split into visible and hidden parts.
 
     With ``names`` (`Assignment.names`), plain asserts of test parts are instrumented to be
-    decided in the grader (`keraslab.grading.asserts`).
+    decided in the grader (`keraslab.grading.asserts`), and each part is cut after each such
+    assert, so that a cell can end at the first one that fails.
     """
     steps = []
     for index, cell in enumerate(cells):
@@ -377,19 +378,26 @@ def plan(cells, names: asserts.Names | None = None) -> list[Step]:
             parts = [(True, "\n".join(lines))]
         if not parts:
             parts = [(False, "pass")]
+        part = 0
         for hidden, code in parts:
-            nonce = secrets.token_hex(16)
-            checks = []
-            if names is not None:
-                code, checks = asserts.instrument(code, nonce, names)
-            steps.append(
-                Step(
-                    code + _receipt_call(nonce),
-                    "hidden" if hidden else "visible",
-                    gid,
-                    index,
-                    nonce,
-                    checks,
+            pieces = asserts.split(code, names) if names is not None else [(1, code)]
+            for first_line, piece in pieces:
+                nonce = secrets.token_hex(16)
+                run, checks = piece, []
+                if names is not None:
+                    run, checks = asserts.instrument(piece, nonce, names)
+                steps.append(
+                    Step(
+                        run + _receipt_call(nonce),
+                        "hidden" if hidden else "visible",
+                        gid,
+                        index,
+                        nonce,
+                        checks,
+                        shown=piece,
+                        first_line=first_line,
+                        part=part,
+                    )
                 )
-            )
+                part += 1
     return steps

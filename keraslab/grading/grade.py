@@ -72,7 +72,13 @@ from keraslab.grading.reference import (  # noqa: F401
     run_notebook,
     run_solution,
 )
-from keraslab.grading.scoring import QuestionResult, Record, records_by_question, score  # noqa: F401
+from keraslab.grading.scoring import (  # noqa: F401
+    QuestionResult,
+    Record,
+    cell_ender,
+    records_by_question,
+    score,
+)
 
 
 def grade_submission(assignment, reference, path, student, *, sandbox, limits) -> SubmissionResult:
@@ -111,6 +117,7 @@ def grade_submission(assignment, reference, path, student, *, sandbox, limits) -
             limits=limits,
             files=assignment.files,
             names=assignment.names,
+            ends_cell=cell_ender(assignment, reference),
         )
         result.status = execution.status
         result.message = execution.message

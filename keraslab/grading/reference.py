@@ -17,9 +17,9 @@ from keraslab.grading import recording
 from keraslab.grading import sandbox as sandboxing
 from keraslab.grading.assignment import Assignment, GradingSetupError, merge, plan
 from keraslab.grading.execute import execute_steps
-from keraslab.grading.scoring import Record, _part_problem, records_by_question
+from keraslab.grading.scoring import Record, cell_ender, part_problem, records_by_question
 
-REFERENCE_FORMAT = 3
+REFERENCE_FORMAT = 4
 
 
 class Reference(dict):
@@ -51,10 +51,12 @@ def run_notebook(
     limits,
     files=None,
     names=None,
+    ends_cell=None,
 ):
     """Runs merged cells in a fresh kernel; the submission and ``files`` (``{relative path:
     file}``, the assignment's other files) lie in its working directory. ``names``
-    (`Assignment.names`) has plain asserts decided in the grader."""
+    (`Assignment.names`) has plain asserts decided in the grader; ``ends_cell`` is as in
+    `execute_steps`."""
     steps = plan(cells, names)
     scratch = _scratch_dir()
     try:
@@ -65,7 +67,9 @@ def run_notebook(
             shutil.copyfile(source, target)
         if submission_bytes is not None:
             (workdir / Path(submission_name).name).write_bytes(submission_bytes)
-        execution = execute_steps(steps, scratch, sandbox=sandbox, limits=limits)
+        execution = execute_steps(
+            steps, scratch, sandbox=sandbox, limits=limits, ends_cell=ends_cell
+        )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return steps, execution
@@ -87,6 +91,7 @@ def run_solution(assignment: Assignment, *, sandbox, limits):
         limits=limits,
         files=assignment.files,
         names=assignment.names,
+        ends_cell=cell_ender(assignment),
     )
 
 
@@ -123,7 +128,9 @@ def reference_problems(assignment: Assignment, steps, execution) -> list[str]:
             if result.status == "error" and first_raised is None:
                 first_raised = (step, result)
         else:
-            problem = _part_problem(step, result, execution)
+            problem = None if result.status == "skipped" else part_problem(
+                step, result, execution.message
+            )
         if problem:
             detail = f" ({result.error_name}: {result.error_value})" if result.error_name else ""
             cause = ""

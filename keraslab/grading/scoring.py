@@ -87,11 +87,14 @@ def _error_label(name: str | None) -> str:
     return name if name and _IDENTIFIER.match(name) else "an error"
 
 
-def _part_problem(step: Step, result, execution: Execution) -> str | None:
-    """Why one part of a test cell does not count, or `None`."""
+def part_problem(step: Step, result, run_message: str = "") -> str | None:
+    """Why one part of a test cell does not count, or `None`; ``run_message`` says why the
+    run ended (for a part that never ran)."""
     where = "hidden tests" if step.kind == "hidden" else "visible tests"
     if result.status == "not-run":
-        return f"did not run ({execution.message})"
+        return f"did not run ({run_message})"
+    if result.status == "skipped":
+        return "did not run: an earlier part of the cell failed"
     if result.status == "died":
         return f"the kernel died during the {where}"
     if result.status == "timeout":
@@ -105,21 +108,39 @@ def _part_problem(step: Step, result, execution: Execution) -> str | None:
     return None
 
 
-def _check_problem(assignment, step: Step, result, reference_part) -> str | None:
-    """Why a part's asserts fail when the grader decides them, or `None`."""
-    if not step.checks or not reference_part or assignment.scope is None:
+def check_problem(assignment, step: Step, result, reference) -> str | None:
+    """Why a part's asserts fail when the grader decides them, or `None`.
+
+    Only the checks that held for the solution (``reference.checks``) are enforced.
+    """
+    held = getattr(reference, "checks", {}).get(step.grade_id, [])
+    if not step.checks or step.part >= len(held) or assignment.scope is None:
         return None
     from keraslab.grading import asserts
 
-    held = reference_part[0]
     kept = asserts.kept_values(result.outputs, step.nonce)
     for number, check in enumerate(step.checks):
-        if number < len(held) and held[number]:
+        if number < len(held[step.part]) and held[step.part][number]:
             if asserts.decide(check, kept, assignment.scope) != asserts.PASS:
                 if step.kind == "hidden":
                     return "the hidden tests fail when the grader checks them"
-                return f"the visible tests fail when the grader checks line {check.line}"
+                line = step.first_line + check.line - 1
+                return f"the visible tests fail when the grader checks line {line}"
     return None
+
+
+def cell_ender(assignment, reference=None):
+    """``ends_cell`` for `keraslab.grading.execute.execute_steps`: a test cell ends at its
+    first part that fails, in the kernel or (given the solution's ``reference``) when the
+    grader decides its asserts."""
+
+    def ends_cell(step: Step, result) -> bool:
+        return (
+            part_problem(step, result) is not None
+            or check_problem(assignment, step, result, reference) is not None
+        )
+
+    return ends_cell
 
 
 def _visible_output(parts) -> str:
@@ -144,14 +165,13 @@ def score(
     for step, result in zip(steps, execution.results, strict=True):
         if step.kind != "cell":
             parts[step.grade_id].append((step, result))
-    enforced = getattr(reference, "checks", {})
     results = []
     for question in assignment.questions:
         gid = question.grade_id
         reason = None
-        for ordinal, (step, result) in enumerate(parts.get(gid, [])):
-            reason = _part_problem(step, result, execution) or _check_problem(
-                assignment, step, result, enforced.get(gid, [])[ordinal : ordinal + 1]
+        for step, result in parts.get(gid, []):
+            reason = part_problem(step, result, execution.message) or check_problem(
+                assignment, step, result, reference
             )
             if reason:
                 break
