@@ -9,9 +9,11 @@ assignment's other files (data, images) are copied next to the released notebook
 
 It refuses what nbgrader refuses: unbalanced markers, markers in cells of the wrong kind,
 metadata of nbgrader's schema 0, AUTOTEST directives (not implemented). A line of a solution,
-hidden test or mark scheme that the notebook also shows elsewhere (in the instructions, given
-code, a visible test) is not secret; it is reported as a possible leak, a warning, or an error
-with ``--strict``.
+hidden test or mark scheme that the notebook also shows elsewhere is not secret: where it
+stands in the instructions or metadata (a hint that gives the answer away) it is reported as a
+possible leak, a warning, or an error with ``--strict``; where it stands in code students get
+(given code, a visible test) it is ordinary code, and a placeholder (``# ... ENTER YOUR CODE
+HERE ...``) is no answer: neither is reported.
 
 Examples:
 
@@ -46,7 +48,7 @@ class ReleaseError(nbg.NotebookFormatError):
 
 
 class PossibleLeakWarning(UserWarning):
-    """Text of a secret region that the notebook also shows students elsewhere."""
+    """Text of a secret region that the notebook's instructions or metadata also show."""
 
 
 _IMPORTS_KERASLAB = re.compile(r"^\s*(import\s+keraslab\b|from\s+keraslab[\s.])", re.MULTILINE)
@@ -63,7 +65,7 @@ def imports_keraslab(nb) -> bool:
 def _possible_leak_message(name: str, lines: list[str]) -> str:
     return (
         f"notebook {name!r}: {len(lines)} line(s) of solution, hidden-test or mark-scheme text "
-        "also stand where students see them, so they are released: "
+        "also stand where students see them (instructions or metadata), so they are released: "
         + "; ".join(repr(line) for line in lines[:5])
         + ("" if len(lines) <= 5 else f" (and {len(lines) - 5} more)")
     )
@@ -375,8 +377,8 @@ def configure_parser(parser) -> None:
     parser.add_argument(
         "--strict",
         action="store_true",
-        help="refuse notebooks whose solution or hidden-test lines also stand in visible cells "
-        "(default: warn)",
+        help="refuse notebooks whose solution or hidden-test lines also stand in the "
+        "instructions or metadata (default: warn)",
     )
     parser.add_argument(
         "--no-files",
