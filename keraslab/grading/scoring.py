@@ -143,12 +143,23 @@ def cell_ender(assignment, reference=None):
     return ends_cell
 
 
-def _visible_output(parts) -> str:
+def shown_steps(steps, execution: Execution) -> dict:
+    """The kernel's execution count of each test step -> what the student reads of it
+    (`keraslab.grading.feedback.Shown`), to show tracebacks in the cell's own lines."""
+    shown = {}
+    for step, result in zip(steps, execution.results, strict=True):
+        if step.is_test and result.execution_count is not None:
+            lines = None if step.kind == "hidden" else tuple((step.shown or "").split("\n"))
+            shown[result.execution_count] = feedback_module.Shown(lines, step.first_line)
+    return shown
+
+
+def _visible_output(parts, shown: dict) -> str:
     pieces, size = [], 0
     for step, result in parts:
         if step.kind != "visible":
             continue
-        text = feedback_module.output_text(result.outputs)
+        text = feedback_module.output_text(result.outputs, shown)
         pieces.append(text[: MAX_VISIBLE_OUTPUT_CHARS - size])
         size += len(pieces[-1])
         if size >= MAX_VISIBLE_OUTPUT_CHARS:
@@ -161,6 +172,7 @@ def score(
 ) -> list[QuestionResult]:
     """Points per question: every part ran, raised nothing, and every record matches."""
     student_records = records_by_question(steps, execution)
+    shown = shown_steps(steps, execution)
     parts = defaultdict(list)
     for step, result in zip(steps, execution.results, strict=True):
         if step.kind != "cell":
@@ -185,7 +197,7 @@ def score(
                 0.0 if reason else question.points,
                 question.points,
                 reason or "passed",
-                _visible_output(parts.get(gid, [])),
+                _visible_output(parts.get(gid, []), shown),
             )
         )
     return results
