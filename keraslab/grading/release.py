@@ -40,6 +40,7 @@ from keraslab.grading import notebook as nbg
 
 COLAB_DIR = "exercises"
 BADGE_CELL_ID = "keraslab-colab-badge"
+CODE_FRONT_END_KEYS = ("execution", "collapsed", "scrolled", "ExecuteTime")
 INSTALL_CELL_ID = "keraslab-colab-install"
 
 
@@ -182,9 +183,11 @@ def release_notebook(
         if nbg.is_solution(cell):
             # Images pasted into an answer are part of the answer.
             cell.pop("attachments", None)
-        # Jupyter front-end state (scroll, collapse, timing) is noise in a release.
-        for key in ("execution", "collapsed", "scrolled", "ExecuteTime"):
-            cell.metadata.pop(key, None)
+        if cell.cell_type == "code":
+            # A code cell's output state (collapse, scroll, timing) is noise in a release;
+            # other cells keep all their metadata, as in nbgrader (its ClearOutput).
+            for key in CODE_FRONT_END_KEYS:
+                cell.metadata.pop(key, None)
         if nbg.is_solution(cell):
             nbg.clear_solution(cell)
         if nbg.is_test(cell) and not keep_hidden_tests:
