@@ -221,7 +221,8 @@ def grade(
         out: folder for ``gradebook.csv``, ``hand_grading.csv`` and ``feedback/``.
         jobs: submissions graded at the same time (each runs its own kernel).
         limits: time and memory limits; `Limits()` by default.
-        sandbox: ``"auto"`` (bubblewrap if installed), ``"bwrap"`` (required) or ``"none"``.
+        sandbox: ``"auto"`` or ``"bwrap"`` (bubblewrap, required) or ``"none"`` (no sandbox:
+            student code can read any file this user can).
         feedback_format: ``"md"`` or ``"html"``.
         cache_dir: where the solution's reference results are cached; ``OUT/.reference-cache``
             by default.
@@ -237,6 +238,7 @@ def grade(
     Raises:
         GradingSetupError: the solution notebook is invalid (or, with ``strict``, fails its
             own tests).
+        SandboxUnavailable: bubblewrap cannot run here and ``sandbox`` is not ``"none"``.
         ValueError: an argument is out of range.
     """
     if jobs < 1:

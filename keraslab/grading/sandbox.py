@@ -9,9 +9,10 @@ namespaces, no capabilities, a new session (no terminal to inject keystrokes int
 with the grader. The executor stays outside and talks to the kernel over Unix sockets in the
 scratch directory, so nothing inside can see or signal the grader.
 
-Without bubblewrap the kernel is an ordinary process of the grader's user, started in the
-scratch ``work`` folder with a clean environment: limits still apply, but it can read any file that
-user can, so keep solutions out of its reach (or install bubblewrap).
+Bubblewrap runs on Linux only. Without it grading refuses (`SandboxUnavailable`, saying how
+to install it) unless the instructor asks for ``--sandbox none`` by name: then the kernel is an
+ordinary process of the grader's user, started in the scratch ``work`` folder with a clean
+environment; limits still apply, but it can read any file that user can, solutions included.
 
 Limits, set with ``prlimit`` on the kernel and inherited by everything it starts: address space
 (``RLIMIT_AS``: a memory bomb gets a `MemoryError` or dies), file size (``RLIMIT_FSIZE``) and no
@@ -223,11 +224,27 @@ def bwrap_problem() -> str | None:
     return None
 
 
+class SandboxUnavailable(RuntimeError):
+    """Grading was asked to run in a sandbox that this machine cannot give."""
+
+
+INSTALL_HINT = (
+    "install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap; Fedora: sudo dnf "
+    "install bubblewrap), or pass --sandbox none to grade without a sandbox (student code "
+    "can then read any file this user can, solutions included)"
+)
+
+
 def resolve_sandbox(choice: str) -> str:
     """Maps ``auto``/``bwrap``/``none`` to the sandbox that will be used.
 
-    ``auto`` uses bubblewrap when it is installed *and* works (containers may forbid the
-    namespaces it needs); ``bwrap`` raises `RuntimeError` when it cannot be used.
+    Grading fails closed: ``auto`` (the default) and ``bwrap`` both need a bubblewrap that is
+    installed *and* works here (containers may forbid the namespaces it needs; bubblewrap is
+    Linux only); only ``none``, asked for by name, grades without a sandbox.
+
+    Raises:
+        SandboxUnavailable: bubblewrap cannot be used (the message says how to install it).
+        ValueError: ``choice`` is none of the three.
     """
     if choice not in ("auto", "bwrap", "none"):
         raise ValueError(f"sandbox must be 'auto', 'bwrap' or 'none', got {choice!r}")
@@ -235,9 +252,9 @@ def resolve_sandbox(choice: str) -> str:
         return "none"
     problem = bwrap_problem()
     if problem is not None:
-        if choice == "bwrap":
-            raise RuntimeError(f"sandbox 'bwrap' requested but {problem}")
-        return "none"
+        raise SandboxUnavailable(
+            f"cannot grade in a sandbox (--sandbox {choice}): {problem}; {INSTALL_HINT}"
+        )
     return "bwrap"
 
 

@@ -15,9 +15,9 @@ import pytest
 
 from keraslab.grading import grade as grading
 from keraslab.grading import sandbox as sandboxing
+from tests.grading.fixtures import SANDBOX
 from tests.grading.fixtures import numerics_course as course
 
-SANDBOX = "auto" if sandboxing.bwrap_problem() is None else "none"
 LIMITS = sandboxing.Limits(cell_timeout=10, notebook_timeout=60, memory=2 * 1024**3)
 STUDENTS = {
     "right": ({"f": course.F_OK, "g": course.G_OK}, {"test_f": 1.0, "test_g": 1.0}),

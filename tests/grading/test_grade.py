@@ -17,6 +17,7 @@ from keraslab import cli
 from keraslab.grading import grade as grading
 from keraslab.grading import notebook as nbg
 from keraslab.grading import sandbox as sandboxing
+from tests.grading.fixtures import SANDBOX
 from tests.grading.fixtures import notebooks as fx
 
 HAS_BWRAP = sandboxing.bwrap_problem() is None
@@ -88,6 +89,7 @@ def graded(workspace):
         root / "grades",
         jobs=2,
         limits=LIMITS,
+        sandbox=SANDBOX,
         progress=PROGRESS,
     )
     return {r.student: r for r in results}
@@ -240,6 +242,8 @@ def test_regrading_gives_the_same_rows_and_html_feedback(workspace, graded, caps
             "2G",
             "--feedback",
             "html",
+            "--sandbox",
+            SANDBOX,
             "--no-progress",
         ]
     )
@@ -272,7 +276,9 @@ def test_solution_that_fails_its_own_tests_is_graded_anyway_and_reported_once(tm
     fx.write(fx.released_notebook(), alice)
     fx.write(fx.build_submission(fx.SUBMISSIONS[0]), bob)
     log = io.StringIO()
-    results = grading.grade([alice, bob], broken, tmp_path / "out", limits=LIMITS, progress=log)
+    results = grading.grade(
+        [alice, bob], broken, tmp_path / "out", limits=LIMITS, sandbox=SANDBOX, progress=log
+    )
     by_name = {r.student: r for r in results}
     # The source's relu fails its own visible test; the questions it does not touch are graded
     # as usual (relu_test is compared with what the broken source recorded).
@@ -289,7 +295,13 @@ def test_solution_that_fails_its_own_tests_is_graded_anyway_and_reported_once(tm
     fx.write(nb, broken)
     with pytest.raises(grading.GradingSetupError, match="raised RuntimeError: setup broke"):
         grading.grade(
-            [alice], broken, tmp_path / "out2", limits=LIMITS, progress=False, strict=True
+            [alice],
+            broken,
+            tmp_path / "out2",
+            limits=LIMITS,
+            sandbox=SANDBOX,
+            progress=False,
+            strict=True,
         )
     assert (
         cli.main(
@@ -301,6 +313,8 @@ def test_solution_that_fails_its_own_tests_is_graded_anyway_and_reported_once(tm
                 "--out",
                 str(tmp_path / "out2"),
                 "--strict",
+                "--sandbox",
+                SANDBOX,
                 "--no-progress",
             ]
         )
@@ -448,7 +462,9 @@ def test_course_solution_scores_full_marks_and_its_release_zero(solution, tmp_pa
     released.write_text(
         nbg.notebook_text(releasing.release_notebook(nbg.read_notebook(solution), solution.name))
     )
-    results = grading.grade([solution, released], solution, tmp_path / "out", progress=False)
+    results = grading.grade(
+        [solution, released], solution, tmp_path / "out", sandbox=SANDBOX, progress=False
+    )
     by_name = {r.student: r for r in results}
     assignment = grading.Assignment.from_path(solution)
     assert by_name[solution.stem].total == assignment.max_points

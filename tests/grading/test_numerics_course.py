@@ -13,6 +13,7 @@ from keraslab.grading import grade as grading
 from keraslab.grading import notebook as nbg
 from keraslab.grading import release as releasing
 from keraslab.grading import sandbox as sandboxing
+from tests.grading.fixtures import SANDBOX
 from tests.grading.fixtures import numerics_course as course
 
 NAME = "interpolation.ipynb"
@@ -48,7 +49,6 @@ def test_a_line_of_the_answer_in_the_instructions_is_still_reported():
 
 
 HORNER_NEGATIVE = "def horner(coeffs, x):\n    return -np.asarray(x, dtype=float)"
-SANDBOX = "auto" if sandboxing.bwrap_problem() is None else "none"
 LIMITS = sandboxing.Limits(cell_timeout=20, notebook_timeout=90, memory=2 * 1024**3)
 
 

@@ -33,6 +33,7 @@ from keraslab.grading import grade as grading
 from keraslab.grading import notebook as nbg
 from keraslab.grading import release as releasing
 from keraslab.grading import sandbox as sandboxing
+from tests.grading.fixtures import SANDBOX
 
 REPO = Path(__file__).resolve().parents[2]
 SOLUTIONS = sorted(
@@ -75,7 +76,7 @@ class Outcome:
 
 
 def _grade_one(path: Path, scratch: Path) -> Outcome:
-    sandbox = sandboxing.resolve_sandbox("auto")
+    sandbox = SANDBOX
     lab = path in LABS
     try:
         assignment = grading.Assignment.from_path(path)
