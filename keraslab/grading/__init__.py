@@ -3,10 +3,22 @@
 Instructors write solution notebooks with nbgrader's cell metadata and markers (see
 `keraslab.grading.notebook`); an nbgrader course's ``source/`` notebooks work as they are.
 ``keraslab release`` makes the student notebooks (`keraslab.grading.release`); ``keraslab
-grade`` scores submissions (`keraslab.grading.grade`, with its stages in ``assignment``,
-``asserts``, ``reference``, ``scoring``, ``gradebook``, ``feedback`` and ``cli``); ``keraslab gradebook`` adds
-the points given by hand and writes the final export. Hidden tests call `record` so that results
-are compared outside the student's kernel.
+grade`` scores submissions (`keraslab.grading.grade`); ``keraslab gradebook`` adds the points
+given by hand and writes the final export. Hidden tests call `record` so that results are
+compared outside the student's kernel.
+
+One module per stage, each with a public interface and no import cycle between them:
+
+- ``notebook``: nbgrader's cell metadata and markers; ``release`` and ``leaks``: student
+  notebooks and the leak checks;
+- ``assignment``: the solution prepared for grading, a submission merged into it, and the
+  steps to run (``plan``); ``asserts``: plain asserts decided in the grader;
+- ``protocol``: the grader's calls in the kernel (receipts, ``keep``) and reading them back;
+  ``recording``: the kernel's side (``record``, ``receipt``, ``keep``);
+- ``sandbox`` and ``execute``: where and how steps run (``run_notebook``);
+- ``reference``: the solution's reference run and its cache; ``scoring``: points per
+  question; ``feedback``; ``gradebook``: rows, hand grading, the final export;
+- ``grade``: one submission, and the pool that grades them all; ``cli``: the command lines.
 
 Threat model
 ------------

@@ -35,9 +35,8 @@ import dataclasses
 import threading
 
 from keraslab.grading import notebook as nbg
-from keraslab.grading import recording, syntax
+from keraslab.grading import protocol, recording, syntax
 
-KEEP_CALL = '__import__("keraslab.grading.recording", fromlist=["keep"]).keep'
 LEAVES = "__keraslab_leaves__"
 _SCOPED = (
     ast.Lambda,
@@ -85,15 +84,6 @@ class Names:
     imports: list[str]
 
 
-def _parse(source: str):
-    from IPython.core.inputtransformer2 import TransformerManager
-
-    try:
-        return syntax.parse(TransformerManager().transform_cell(source))
-    except (SyntaxError, ValueError):
-        return None
-
-
 def _bound_names(target) -> list[str]:
     if isinstance(target, ast.Name):
         return [target.id]
@@ -110,7 +100,7 @@ def assignment_names(template) -> Names:
     for cell in template.cells:
         if cell.get("cell_type") != "code":
             continue
-        tree = _parse(nbg.cell_source(cell))
+        tree = syntax.parse_cell(nbg.cell_source(cell))
         if tree is None:
             continue
         for node in tree.body:
@@ -181,12 +171,6 @@ def _rebuild(node, replacements):
         **{field: _rebuild(value, replacements) for field, value in ast.iter_fields(node)}
     )
     return ast.copy_location(new, node)
-
-
-def _keep_call(nonce: str, index: int, node):
-    call = syntax.parse(f'{KEEP_CALL}("{nonce}", {index}, None)', mode="eval").body
-    call.args[2] = node
-    return call
 
 
 def _decided_expression(statement, spans, position, names: Names):
@@ -273,7 +257,7 @@ def instrument(code: str, nonce: str, names: Names) -> tuple[str, list[Check]]:
         numbers = list(range(index, index + len(leaves)))
         index += len(leaves)
         kernel_nodes = {
-            id(leaf): _keep_call(nonce, number, leaf)
+            id(leaf): protocol.keep_call(nonce, number, leaf)
             for leaf, number in zip(leaves, numbers, strict=True)
         }
         grader_nodes = {
@@ -324,9 +308,7 @@ class Kept:
 
 def kept_values(outputs, nonce: str) -> Kept:
     kept = Kept({}, set(), set())
-    for output in outputs:
-        data = output.get("data") if isinstance(output, dict) else None
-        payload = data.get(recording.LEAF_MIME) if isinstance(data, dict) else None
+    for payload in protocol.payloads(outputs, recording.LEAF_MIME):
         if not isinstance(payload, dict) or payload.get("nonce") != nonce:
             continue
         index = payload.get("index")

@@ -13,7 +13,6 @@ import ast
 import dataclasses
 import hashlib
 import json
-import re
 import secrets
 import warnings
 from collections import defaultdict
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import nbformat
 
-from keraslab.grading import asserts, syntax
+from keraslab.grading import asserts, protocol, syntax
 from keraslab.grading import notebook as nbg
 from keraslab.grading import release as releasing
 from keraslab.grading.execute import Step
@@ -39,7 +38,6 @@ STATUSES = (
     "wrong-notebook",
     "grader-error",
 )
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{0,80}$")
 # Cells keraslab's release adds; a submission made with another tool does not have them.
 RELEASE_CELL_IDS = frozenset({releasing.BADGE_CELL_ID, releasing.INSTALL_CELL_ID})
 
@@ -285,7 +283,7 @@ def keraslab_answers(assignment: Assignment, student_code) -> list[str]:
     wanted = assignment.names.solution if assignment.names else frozenset()
     found = set()
     for source in student_code:
-        tree = asserts._parse(source)
+        tree = syntax.parse_cell(source)
         if tree is None:
             continue
         aliases = {}
@@ -337,20 +335,6 @@ def _plain_cell(cell_type: str, source: str):
     return nbformat.v4.new_raw_cell(source)
 
 
-def _parses(code: str) -> bool:
-    from IPython.core.inputtransformer2 import TransformerManager
-
-    try:
-        syntax.parse(TransformerManager().transform_cell(code))
-        return True
-    except (SyntaxError, ValueError):
-        return False
-
-
-def _receipt_call(nonce: str) -> str:
-    return f'\n__import__("keraslab.grading.recording", fromlist=["receipt"]).receipt("{nonce}")'
-
-
 def plan(cells, names: asserts.Names | None = None) -> list[Step]:
     """Turns merged cells into steps: test cells split into visible and hidden parts.
 
@@ -372,7 +356,7 @@ def plan(cells, names: asserts.Names | None = None) -> list[Step]:
             line[:1].isspace() and nbg.is_marker_line(line, "hidden tests")
             for line in source.split("\n")
         )
-        if indented_marker or not all(_parses(code) for _, code in parts):
+        if indented_marker or not all(syntax.parse_cell(code) for _, code in parts):
             # Markers inside a block cannot be split on; run the cell whole and show nothing.
             lines = [line for line in source.split("\n") if not nbg.is_marker_line(line)]
             parts = [(True, "\n".join(lines))]
@@ -388,7 +372,7 @@ def plan(cells, names: asserts.Names | None = None) -> list[Step]:
                     run, checks = asserts.instrument(piece, nonce, names)
                 steps.append(
                     Step(
-                        run + _receipt_call(nonce),
+                        run + protocol.receipt_call(nonce),
                         "hidden" if hidden else "visible",
                         gid,
                         index,

@@ -12,8 +12,10 @@ import dataclasses
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,8 +25,8 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+from keraslab.grading import protocol
 from keraslab.grading import sandbox as sandboxing
-from keraslab.grading.recording import LEAF_MIME, RECEIPT_MIME, RECORD_MIME
 
 TIMEOUT_ERROR_NAME = "CellTimeoutError"
 
@@ -126,11 +128,6 @@ class _FixedSpecManager(KernelSpecManager):
         return {"keraslab-grading": ""}
 
 
-# Outputs the grader reads to score: records, receipts and assert values are kept whatever
-# was printed before.
-GRADING_MIMES = (RECORD_MIME, RECEIPT_MIME, LEAF_MIME)
-
-
 class _CappedClient(NotebookClient):
     """A notebook client that stops keeping output beyond a byte budget.
 
@@ -147,7 +144,7 @@ class _CappedClient(NotebookClient):
     def output(self, outs, msg, display_id, cell_index):
         content = msg.get("content", {})
         data = content.get("data") if isinstance(content, dict) else None
-        grading = isinstance(data, dict) and any(mime in data for mime in GRADING_MIMES)
+        grading = isinstance(data, dict) and any(mime in data for mime in protocol.MIMES)
         budget = "grading_budget" if grading else "output_budget"
         # Stream text is most of a heavy output: measure it without serializing it again.
         text = content.get("text") if isinstance(content, dict) else None
@@ -375,3 +372,32 @@ def execute_steps(
     threads.
     """
     return asyncio.run(_Run(steps, Path(scratch), sandbox, limits, ends_cell).run())
+
+
+def run_notebook(
+    steps: list[Step],
+    submission_bytes: bytes | None,
+    submission_name: str,
+    *,
+    sandbox: str,
+    limits: sandboxing.Limits,
+    files=None,
+    ends_cell=None,
+) -> Execution:
+    """Runs planned steps (`keraslab.grading.assignment.plan`) in a fresh kernel, in a scratch
+    folder removed afterwards; the submission (``submission_bytes``, unless `None`) and
+    ``files`` (``{relative path: file}``, the assignment's other files) lie in its working
+    directory. ``ends_cell`` is as in `execute_steps`."""
+    # Short paths: Unix socket names are limited to about 100 bytes.
+    scratch = Path(tempfile.mkdtemp(prefix="klg-"))
+    try:
+        workdir, _ = sandboxing.scratch_layout(scratch)
+        for relative, source in (files or {}).items():
+            target = workdir / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+        if submission_bytes is not None:
+            (workdir / Path(submission_name).name).write_bytes(submission_bytes)
+        return execute_steps(steps, scratch, sandbox=sandbox, limits=limits, ends_cell=ends_cell)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

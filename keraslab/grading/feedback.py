@@ -12,6 +12,8 @@ import dataclasses
 import html
 import re
 
+from keraslab.grading import protocol
+
 MAX_OUTPUT_CHARS = 4000
 # Output is cut to this many characters before any pattern runs over it: the patterns then
 # cost the same for a 1 MB line as for a short one. Generous, as cleaning shortens the text.
@@ -20,16 +22,6 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]{0,64}[ -/]{0,8}[@-~]")
 # ipykernel names cell files after its process id: drop it so feedback repeats exactly.
 _CELL_FILE = re.compile(r"\S{0,300}/ipykernel_\d+/\d+\.py")
 _SCRATCH = re.compile(r"/tmp/klg-[A-Za-z0-9_]+")
-# The grader's receipt call shows up in tracebacks' context lines; it is not the student's code.
-_RECEIPT_LINE = re.compile(
-    r"^[ \t>-]*\d*[ \t]*__import__\([^\n]*\.receipt\(\"[0-9a-f]{32}\"\)[ \t]*\n?", re.MULTILINE
-)
-_RECEIPT_CALL = re.compile(r"\n?__import__\([^\n]*?\.receipt\(\"[0-9a-f]{32}\"\)")
-# The grader's wrapper around an assert's values (`keraslab.grading.asserts`): show the value.
-_KEEP_CALL = re.compile(
-    r"__import__\('keraslab\.grading\.recording', fromlist=\['keep'\]\)\.keep\("
-    r"'[0-9a-f]{32}', \d{1,6}, "
-)
 
 
 # IPython's traceback: a frame of a cell opens with "Cell In[7], line 3", then shows its lines
@@ -124,8 +116,7 @@ def clean_output(text: str, secret) -> str:
     dropped = max(0, len(text) - MAX_CLEANED_CHARS)
     text = text[:MAX_CLEANED_CHARS]
     text = _ANSI.sub("", text)
-    text = _RECEIPT_CALL.sub("", _RECEIPT_LINE.sub("", text))
-    text = _KEEP_CALL.sub("keep(", text)
+    text = protocol.strip_calls(text)
     text = _CELL_FILE.sub("<cell>", text)
     text = _SCRATCH.sub(".", text)
     text = secret.redact(text)

@@ -10,11 +10,12 @@ which runs once in a clean kernel (cached by the notebook's SHA-256). See `keras
 the threat model.
 
 The stages live in their own modules: `keraslab.grading.assignment` (the solution prepared for
-grading, merging a submission into it), `keraslab.grading.asserts` (plain asserts decided in
-the grader), `keraslab.grading.reference` (running notebooks, the reference run and its cache),
-`keraslab.grading.scoring` (points per question),
-`keraslab.grading.gradebook` (rows, hand grading, final export) and `keraslab.grading.cli` (the
-command line). This module grades one submission and runs the pool that grades them all.
+grading, merging a submission into it, planning the steps), `keraslab.grading.asserts` (plain
+asserts decided in the grader), `keraslab.grading.execute` (running steps in a kernel),
+`keraslab.grading.reference` (the solution's reference run and its cache),
+`keraslab.grading.scoring` (points per question), `keraslab.grading.gradebook` (rows, hand
+grading, final export), `keraslab.grading.feedback` and `keraslab.grading.cli` (the command
+lines). This module grades one submission and runs the pool that grades them all.
 
 Writes ``OUT/gradebook.csv``, ``OUT/hand_grading.csv`` and ``OUT/feedback/STUDENT.md`` (or
 ``.html``). Re-running on the same files gives the same table.
@@ -39,46 +40,29 @@ from pathlib import Path
 from keraslab.grading import feedback as feedback_module
 from keraslab.grading import notebook as nbg
 from keraslab.grading import sandbox as sandboxing
-from keraslab.grading.assignment import (  # noqa: F401  (public names of this module)
-    MAX_SUBMISSION_BYTES,
-    STATUSES,
+from keraslab.grading.assignment import (
     Assignment,
-    GradingSetupError,
-    Merged,
-    Question,
     is_other_notebook,
     keraslab_answers,
     merge,
     plan,
     read_submission,
 )
-from keraslab.grading.gradebook import (  # noqa: F401
+from keraslab.grading.execute import run_notebook
+from keraslab.grading.gradebook import (
     GRADEBOOK_FILE,
     HAND_GRADING_FILE,
-    HandGraded,
     SubmissionResult,
-    _zero,
+    ascii_file_name,
     feedback_file_names,
     hand_graded,
     student_names,
     update_hand_grading,
     write_gradebook,
+    zero_results,
 )
-from keraslab.grading.reference import (  # noqa: F401
-    REFERENCE_FORMAT,
-    Reference,
-    cached_reference,
-    compute_reference,
-    run_notebook,
-    run_solution,
-)
-from keraslab.grading.scoring import (  # noqa: F401
-    QuestionResult,
-    Record,
-    cell_ender,
-    records_by_question,
-    score,
-)
+from keraslab.grading.reference import cached_reference, compute_reference
+from keraslab.grading.scoring import cell_ender, score
 
 
 def grade_submission(assignment, reference, path, student, *, sandbox, limits) -> SubmissionResult:
@@ -92,7 +76,7 @@ def grade_submission(assignment, reference, path, student, *, sandbox, limits) -
         except (OSError, UnicodeDecodeError, nbg.NotebookFormatError) as error:
             result.status = "unreadable"
             result.message = f"not a readable notebook: {error}"
-            result.questions = _zero(assignment, "the submission could not be read")
+            result.questions = zero_results(assignment, "the submission could not be read")
             result.hand = hand_graded(assignment)
             return result
         merged = merge(assignment, student_nb.cells)
@@ -102,21 +86,21 @@ def grade_submission(assignment, reference, path, student, *, sandbox, limits) -
                 f"not a submission of {assignment.name}: it has none of its graded cells "
                 "(another notebook of the assignment?)"
             )
-            result.questions = _zero(assignment, f"not graded: not {assignment.name}")
+            result.questions = zero_results(assignment, f"not graded: not {assignment.name}")
             return result  # nothing to grade by hand either: it belongs to another notebook
         result.tampered, result.missing = merged.tampered, merged.missing
         result.flags = [
             f"uses {name}" for name in keraslab_answers(assignment, merged.student_code)
         ]
         result.hand = hand_graded(assignment, merged.unchanged, merged.missing)
-        steps, execution = run_notebook(
-            merged.cells,
+        steps = plan(merged.cells, assignment.names)
+        execution = run_notebook(
+            steps,
             raw,
             path.name,
             sandbox=sandbox,
             limits=limits,
             files=assignment.files,
-            names=assignment.names,
             ends_cell=cell_ender(assignment, reference),
         )
         result.status = execution.status
@@ -134,7 +118,7 @@ def grade_submission(assignment, reference, path, student, *, sandbox, limits) -
     except Exception as error:  # every submission must get a row, whatever went wrong
         result.status = "grader-error"
         result.message = f"grader error: {type(error).__name__}: {error}"
-        result.questions = _zero(assignment, "not graded (grader error)")
+        result.questions = zero_results(assignment, "not graded (grader error)")
         traceback.print_exc(file=sys.stderr)
     finally:
         result.total_seconds = time.monotonic() - start
@@ -308,8 +292,6 @@ def write_feedback(folder: Path, file_name: str, text: str) -> str:
     try:
         (folder / file_name).write_text(text, encoding="utf-8")
     except (UnicodeEncodeError, OSError):
-        from keraslab.grading.gradebook import ascii_file_name
-
         file_name = ascii_file_name(file_name)
         (folder / file_name).write_text(text, encoding="utf-8")
     return f"{folder.name}/{file_name}"
@@ -328,14 +310,3 @@ def _submission_paths(submissions) -> list[Path]:
         raise ValueError(f"no submissions found in {[str(s) for s in submissions]!r}")
     return paths
 
-
-def configure_parser(parser) -> None:
-    from keraslab.grading import cli
-
-    cli.configure_grade_parser(parser)
-
-
-def main(args) -> int:
-    from keraslab.grading import cli
-
-    return cli.grade_main(args)

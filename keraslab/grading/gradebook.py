@@ -79,7 +79,8 @@ class SubmissionResult:
         return [h.grade_id for h in self.hand if h.points is None]
 
 
-def _zero(assignment, reason: str) -> list[QuestionResult]:
+def zero_results(assignment, reason: str) -> list[QuestionResult]:
+    """No points for any question, for ``reason`` (a submission that was not graded)."""
     return [QuestionResult(q.grade_id, 0.0, q.points, reason) for q in assignment.questions]
 
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import warnings
 from pathlib import Path
 
@@ -348,100 +347,3 @@ def sync_differences(released: dict[Path, str], out_dir) -> list[str]:
         for extra in sorted(set(out_dir.glob("*.ipynb")) - set(released)):
             problems.append(f"{extra}: has no solution notebook")
     return problems
-
-
-def configure_parser(parser) -> None:
-    parser.add_argument(
-        "solutions", nargs="+", metavar="SOLUTIONS", help="solution notebooks or folders of them"
-    )
-    parser.add_argument(
-        "--out", required=True, help="folder for the student notebooks (e.g. exercises/)"
-    )
-    parser.add_argument(
-        "--check",
-        action="store_true",
-        help="write nothing; exit 1 if --out differs from a fresh release (CI sync check)",
-    )
-    parser.add_argument(
-        "--scan",
-        nargs="+",
-        metavar="PATH",
-        help="also search these files or folders (e.g. the built book) for secret text; exit 1 "
-        "if any is found",
-    )
-    parser.add_argument(
-        "--colab-dir",
-        default=COLAB_DIR,
-        help=f"repository folder the Colab badge links to (default: {COLAB_DIR})",
-    )
-    parser.add_argument(
-        "--no-colab", action="store_true", help="add neither the Colab badge nor the install cell"
-    )
-    parser.add_argument(
-        "--strict",
-        action="store_true",
-        help="refuse notebooks whose solution or hidden-test lines also stand in the "
-        "instructions or metadata (default: warn)",
-    )
-    parser.add_argument(
-        "--no-files",
-        action="store_true",
-        help="copy only notebooks, not the other files of the notebooks' folders",
-    )
-    parser.add_argument("--header", help="a notebook whose cells go first (nbgrader's header)")
-    parser.add_argument("--footer", help="a notebook whose cells go last (nbgrader's footer)")
-
-
-def main(args) -> int:
-    colab_dir = None if args.no_colab else args.colab_dir
-    try:
-        header = nbg.read_notebook(args.header) if args.header else None
-        footer = nbg.read_notebook(args.footer) if args.footer else None
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", PossibleLeakWarning)
-            released = release_files(
-                args.solutions,
-                args.out,
-                colab_dir=colab_dir,
-                strict=args.strict,
-                header=header,
-                footer=footer,
-                files=not args.no_files,
-            )
-        for warning in caught:
-            print(f"keraslab release: warning: {warning.message}", file=sys.stderr)
-    except (nbg.NotebookFormatError, FileNotFoundError) as error:
-        print(f"keraslab release: error: {error}", file=sys.stderr)
-        return 2
-    status = 0
-    if args.check:
-        problems = sync_differences(released, args.out)
-        for problem in problems:
-            print(f"keraslab release: {problem}", file=sys.stderr)
-        status = 1 if problems else 0
-        if not problems:
-            print(f"{args.out}: in sync with {len(released)} solution notebook(s)")
-    else:
-        Path(args.out).mkdir(parents=True, exist_ok=True)
-        for target, content in released.items():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, bytes):
-                target.write_bytes(content)
-                print(f"copied {target}")
-            else:
-                target.write_text(content, encoding="utf-8")
-                print(f"released {target}")
-    if args.scan:
-        try:
-            solutions = {path.name: nbg.read_notebook(path) for path in collect_notebooks(args.solutions)}
-            found = leaks.find_leaks(args.scan, solutions)
-        except (nbg.NotebookFormatError, OSError, ValueError) as error:
-            print(f"keraslab release: error: {error}", file=sys.stderr)
-            return 2
-        for leak in found:
-            print(f"keraslab release: leak: {leak}", file=sys.stderr)
-        if found:
-            status = 1
-        else:
-            print(f"no solution, hidden-test or instructor-only text in {', '.join(args.scan)}")
-    return status

@@ -13,15 +13,17 @@ import re
 from collections import defaultdict
 from typing import NamedTuple
 
+from keraslab.grading import asserts, protocol, recording
 from keraslab.grading import feedback as feedback_module
-from keraslab.grading import recording
-from keraslab.grading.assignment import _IDENTIFIER, Assignment
+from keraslab.grading.assignment import Assignment
 from keraslab.grading.execute import Execution, Step
 
 # Visible-test output kept per question for the feedback (which shows less still).
 MAX_VISIBLE_OUTPUT_CHARS = 100_000
 MAX_DESCRIPTION_CHARS = 300
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# An error's name as the feedback may show it (a student's exception class may be named anything).
+_ERROR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{0,80}$")
 
 
 class Record(NamedTuple):
@@ -38,12 +40,6 @@ class Record(NamedTuple):
 MALFORMED = Record("<malformed>", None, 0.0, 0.0)
 
 
-def _collect(outputs, mime):
-    return [
-        o["data"][mime] for o in outputs if isinstance(o.get("data"), dict) and mime in o["data"]
-    ]
-
-
 def _description(payload) -> str:
     text = payload.get("description") or ""
     if not isinstance(text, str):
@@ -57,7 +53,7 @@ def records_by_question(steps: list[Step], execution: Execution) -> dict[str, li
     for step, result in zip(steps, execution.results, strict=True):
         if step.kind == "cell":
             continue
-        for payload in _collect(result.outputs, recording.RECORD_MIME):
+        for payload in protocol.payloads(result.outputs, recording.RECORD_MIME):
             try:
                 key = payload["key"]
                 value = recording.decode(payload["value"])
@@ -84,7 +80,7 @@ class QuestionResult:
 
 
 def _error_label(name: str | None) -> str:
-    return name if name and _IDENTIFIER.match(name) else "an error"
+    return name if name and _ERROR_NAME.match(name) else "an error"
 
 
 def part_problem(step: Step, result, run_message: str = "") -> str | None:
@@ -101,9 +97,7 @@ def part_problem(step: Step, result, run_message: str = "") -> str | None:
         return f"the {where} hit the time limit"
     if result.status == "error":
         return f"the {where} raised {_error_label(result.error_name)}"
-    if step.nonce not in [
-        str(p.get("nonce")) for p in _collect(result.outputs, recording.RECEIPT_MIME)
-    ]:
+    if not protocol.has_receipt(result.outputs, step.nonce):
         return f"the {where} did not run to their end (the kernel skipped or altered them)"
     return None
 
@@ -116,8 +110,6 @@ def check_problem(assignment, step: Step, result, reference) -> str | None:
     held = getattr(reference, "checks", {}).get(step.grade_id, [])
     if not step.checks or step.part >= len(held) or assignment.scope is None:
         return None
-    from keraslab.grading import asserts
-
     kept = asserts.kept_values(result.outputs, step.nonce)
     for number, check in enumerate(step.checks):
         if number < len(held[step.part]) and held[step.part][number]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from keraslab.grading import feedback
-from keraslab.grading import grade as grading
 from keraslab.grading import notebook as nbg
+from keraslab.grading.gradebook import SubmissionResult
+from keraslab.grading.scoring import QuestionResult
 
 
 class _Assignment:
@@ -16,10 +17,10 @@ class _Assignment:
     secret = nbg.SecretText({"return np.maximum(x, 0.0)"})
 
 
-def _result(output: str, student: str = "eve") -> grading.SubmissionResult:
-    question = grading.QuestionResult("q1", 0.0, 2.0, "the visible tests raised AssertionError")
+def _result(output: str, student: str = "eve") -> SubmissionResult:
+    question = QuestionResult("q1", 0.0, 2.0, "the visible tests raised AssertionError")
     question.visible_output = output
-    return grading.SubmissionResult(student, "eve.ipynb", "ok", "every cell ran", [question])
+    return SubmissionResult(student, "eve.ipynb", "ok", "every cell ran", [question])
 
 
 def test_markdown_output_cannot_close_its_fence_or_add_headings():

@@ -17,6 +17,8 @@ from keraslab import cli
 from keraslab.grading import grade as grading
 from keraslab.grading import notebook as nbg
 from keraslab.grading import sandbox as sandboxing
+from keraslab.grading.assignment import Assignment, GradingSetupError
+from keraslab.grading.gradebook import student_names
 from tests.grading.fixtures import SANDBOX
 from tests.grading.fixtures import notebooks as fx
 
@@ -263,7 +265,7 @@ def test_reference_is_cached_by_notebook_hash(workspace, graded):
     root, solution, _ = workspace
     cached = list((root / "grades" / ".reference-cache").glob("reference-*.json"))
     assert len(cached) == 1
-    assignment = grading.Assignment.from_path(solution)
+    assignment = Assignment.from_path(solution)
     assert assignment.sha256[:24] in cached[0].name
 
 
@@ -293,7 +295,7 @@ def test_solution_that_fails_its_own_tests_is_graded_anyway_and_reported_once(tm
     # On request it is refused, naming the cause: a solution cell that raises.
     nb.cells[2].source = "import numpy as np\nraise RuntimeError('setup broke')"
     fx.write(nb, broken)
-    with pytest.raises(grading.GradingSetupError, match="raised RuntimeError: setup broke"):
+    with pytest.raises(GradingSetupError, match="raised RuntimeError: setup broke"):
         grading.grade(
             [alice],
             broken,
@@ -385,9 +387,9 @@ def test_fallback_without_sandbox_and_notebook_deadline(workspace, graded):
 
 
 def test_student_names_come_from_files_or_their_folders():
-    assert grading.student_names(["a/x.ipynb", "b/y.ipynb"]) == ["x", "y"]
-    assert grading.student_names(["alice/hw.ipynb", "bob/hw.ipynb"]) == ["alice", "bob"]
-    assert grading.student_names(["s/hw.ipynb", "s/hw.ipynb"]) == ["hw", "hw-2"]
+    assert student_names(["a/x.ipynb", "b/y.ipynb"]) == ["x", "y"]
+    assert student_names(["alice/hw.ipynb", "bob/hw.ipynb"]) == ["alice", "bob"]
+    assert student_names(["s/hw.ipynb", "s/hw.ipynb"]) == ["hw", "hw-2"]
 
 
 def test_heavy_output_is_dropped_but_never_the_receipts(graded):
@@ -466,6 +468,6 @@ def test_course_solution_scores_full_marks_and_its_release_zero(solution, tmp_pa
         [solution, released], solution, tmp_path / "out", sandbox=SANDBOX, progress=False
     )
     by_name = {r.student: r for r in results}
-    assignment = grading.Assignment.from_path(solution)
+    assignment = Assignment.from_path(solution)
     assert by_name[solution.stem].total == assignment.max_points
     assert (by_name["unanswered"].status, by_name["unanswered"].total) == ("ok", 0)
