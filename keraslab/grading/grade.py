@@ -244,6 +244,18 @@ def grade(
         assignment, cache_dir=cache_dir, sandbox=sandbox, limits=limits, strict=strict
     )
     reporter.reference_finished(assignment, time.monotonic() - start, reference.problems)
+    results = _grade_all(
+        assignment, reference, paths, reporter, jobs=jobs, sandbox=sandbox, limits=limits
+    )
+    if reference.problems:
+        for result in results:
+            result.message += "; the solution notebook fails some of its own tests (see the log)"
+    _write_results(assignment, results, out, feedback_format)
+    return results
+
+
+def _grade_all(assignment, reference, paths, reporter, *, jobs, sandbox, limits):
+    """Grades every submission, ``jobs`` at a time; results in the order of ``paths``."""
     names = student_names(paths, assignment.name)
     results: list[SubmissionResult | None] = [None] * len(paths)
     reporter.start_submissions()
@@ -267,9 +279,11 @@ def grade(
                 reporter.submission_finished(result, assignment.max_points)
     finally:
         reporter.close()
-    if reference.problems:
-        for result in results:
-            result.message += "; the solution notebook fails some of its own tests (see the log)"
+    return results
+
+
+def _write_results(assignment, results, out: Path, feedback_format: str) -> None:
+    """Writes the feedback files, ``hand_grading.csv`` and ``gradebook.csv`` into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     feedback_dir = out / "feedback"
     feedback_dir.mkdir(exist_ok=True)
@@ -281,7 +295,6 @@ def grade(
         )
     update_hand_grading(results, out / HAND_GRADING_FILE)
     write_gradebook(assignment, results, out / GRADEBOOK_FILE)
-    return results
 
 
 def write_feedback(folder: Path, file_name: str, text: str) -> str:

@@ -162,49 +162,13 @@ def release_notebook(
     except nbg.NotebookFormatError as error:
         raise ReleaseError(str(error)) from None
     if not keep_hidden_tests:
-        shared = nbg.shared_secret_lines(nb)
-        if shared and strict:
-            raise ReleaseError(
-                _possible_leak_message(name, shared)
-                + ". Mark them as a solution, hidden test or mark scheme, or reword them."
-            )
-        if shared:
-            warnings.warn(_possible_leak_message(name, shared), PossibleLeakWarning, stacklevel=2)
+        _report_shared_lines(nb, name, strict)
     released = nbg.deep_copy(nb)
     cells = [
         cell for cell in released.cells if cell.get("id") not in (BADGE_CELL_ID, INSTALL_CELL_ID)
     ]
     for cell in cells:
-        cell.source = nbg.cell_source(cell)
-        if cell.cell_type == "code":
-            cell.outputs = []
-            cell.execution_count = None
-        if nbg.is_solution(cell):
-            # Images pasted into an answer are part of the answer.
-            cell.pop("attachments", None)
-        if cell.cell_type == "code":
-            # A code cell's output state (collapse, scroll, timing) is noise in a release;
-            # other cells keep all their metadata, as in nbgrader (its ClearOutput).
-            for key in CODE_FRONT_END_KEYS:
-                cell.metadata.pop(key, None)
-        if nbg.is_solution(cell):
-            nbg.clear_solution(cell)
-        if nbg.is_test(cell) and not keep_hidden_tests:
-            nbg.clear_region(cell, "hidden tests")
-        if cell.cell_type == "markdown":
-            nbg.clear_region(cell, "mark scheme")
-        meta = nbg.nbgrader_metadata(cell)
-        if meta:
-            meta["schema_version"] = nbg.SCHEMA_VERSION
-            if nbg.is_grade(cell) or nbg.is_solution(cell) or nbg.is_locked(cell):
-                meta["checksum"] = nbg.compute_checksum(cell)
-                meta["cell_type"] = cell.cell_type  # as nbgrader's ComputeChecksums does
-        if nbg.is_locked(cell):
-            cell.metadata["deletable"] = False
-            cell.metadata["editable"] = False
-        elif nbg.is_solution(cell):
-            cell.metadata.pop("editable", None)
-            cell.metadata["deletable"] = False
+        _release_cell(cell, keep_hidden_tests)
     # Saved widget state is output in disguise; the cell toolbar is nbgrader's editing view.
     released.metadata.pop("widgets", None)
     released.metadata.pop("celltoolbar", None)
@@ -212,15 +176,63 @@ def release_notebook(
         cells = colab_cells(name, colab_dir) + cells
     released.cells = cells
     if not keep_hidden_tests:
-        found = leaks.notebook_leaks(released, nb)
-        if found:
-            raise ReleaseError(
-                f"notebook {name!r}: the release would still contain secret text: "
-                + "; ".join(repr(line) for line in found[:5])
-                + ("" if len(found) <= 5 else f" (and {len(found) - 5} more)")
-                + ". Mark it as a solution, hidden test or mark scheme, or reword it."
-            )
+        _refuse_leaks(released, nb, name)
     return released
+
+
+def _report_shared_lines(nb, name: str, strict: bool) -> None:
+    shared = nbg.shared_secret_lines(nb)
+    if shared and strict:
+        raise ReleaseError(
+            _possible_leak_message(name, shared)
+            + ". Mark them as a solution, hidden test or mark scheme, or reword them."
+        )
+    if shared:
+        # stacklevel: the warning names the caller of release_notebook.
+        warnings.warn(_possible_leak_message(name, shared), PossibleLeakWarning, stacklevel=3)
+
+
+def _release_cell(cell, keep_hidden_tests: bool) -> None:
+    """Turns one cell of a (copied) solution notebook into the student's, in place."""
+    cell.source = nbg.cell_source(cell)
+    if cell.cell_type == "code":
+        cell.outputs = []
+        cell.execution_count = None
+        # A code cell's output state (collapse, scroll, timing) is noise in a release; other
+        # cells keep all their metadata, as in nbgrader (its ClearOutput).
+        for key in CODE_FRONT_END_KEYS:
+            cell.metadata.pop(key, None)
+    if nbg.is_solution(cell):
+        # Images pasted into an answer are part of the answer.
+        cell.pop("attachments", None)
+        nbg.clear_solution(cell)
+    if nbg.is_test(cell) and not keep_hidden_tests:
+        nbg.clear_region(cell, "hidden tests")
+    if cell.cell_type == "markdown":
+        nbg.clear_region(cell, "mark scheme")
+    meta = nbg.nbgrader_metadata(cell)
+    if meta:
+        meta["schema_version"] = nbg.SCHEMA_VERSION
+        if nbg.is_grade(cell) or nbg.is_solution(cell) or nbg.is_locked(cell):
+            meta["checksum"] = nbg.compute_checksum(cell)
+            meta["cell_type"] = cell.cell_type  # as nbgrader's ComputeChecksums does
+    if nbg.is_locked(cell):
+        cell.metadata["deletable"] = False
+        cell.metadata["editable"] = False
+    elif nbg.is_solution(cell):
+        cell.metadata.pop("editable", None)
+        cell.metadata["deletable"] = False
+
+
+def _refuse_leaks(released, nb, name: str) -> None:
+    found = leaks.notebook_leaks(released, nb)
+    if found:
+        raise ReleaseError(
+            f"notebook {name!r}: the release would still contain secret text: "
+            + "; ".join(repr(line) for line in found[:5])
+            + ("" if len(found) <= 5 else f" (and {len(found) - 5} more)")
+            + ". Mark it as a solution, hidden test or mark scheme, or reword it."
+        )
 
 
 def collect_notebooks(paths) -> list[Path]:
