@@ -32,6 +32,7 @@ from nbclient import NotebookClient  # noqa: E402
 
 from keraslab.grading import grade as grading  # noqa: E402
 from keraslab.grading import sandbox as sandboxing  # noqa: E402
+from keraslab.grading.assignment import Assignment, merge  # noqa: E402
 from tests.grading.fixtures import notebooks as fx  # noqa: E402
 
 
@@ -67,8 +68,8 @@ def main(argv=None) -> int:
             fx.write(fx.build_submission(fx.SUBMISSIONS[0]), path)
             submissions.append(path)
         # What the grader runs for a submission, as a plain notebook (answers in place).
-        merged = grading.merge(
-            grading.Assignment.from_path(solution), nbformat.read(submissions[0], 4).cells
+        merged = merge(
+            Assignment.from_path(solution), nbformat.read(submissions[0], 4).cells
         )
         plain_nb = nbformat.v4.new_notebook(cells=merged.cells)
         plain_path = root / "plain.ipynb"

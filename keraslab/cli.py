@@ -1,8 +1,9 @@
 """The `keraslab` command line: one entry point for running labs, releasing and grading
 notebooks, and building the book.
 
-Each subcommand lives in its own module, which exposes ``configure_parser(parser)`` and
-``main(args) -> int``. Modules are imported only when their subcommand runs, so
+Each subcommand lives in a module that exposes ``configure_<name>_parser(parser)`` and
+``<name>_main(args) -> int`` for it, or ``configure_parser`` and ``main`` when the module
+serves that one subcommand. Modules are imported only when their subcommand runs, so
 ``keraslab --help`` stays fast and does not import TensorFlow.
 """
 
@@ -14,7 +15,7 @@ import sys
 
 SUBCOMMANDS = {
     "run": ("keraslab.labs.cli", "run a lab's experiment grid and write its results"),
-    "release": ("keraslab.grading.release", "make student notebooks from solution notebooks"),
+    "release": ("keraslab.grading.cli", "make student notebooks from solution notebooks"),
     "grade": ("keraslab.grading.cli", "grade submissions against a solution notebook"),
     "gradebook": (
         "keraslab.grading.cli",
@@ -34,7 +35,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         sub = subparsers.add_parser(name, help=help_text, description=help_text)
         sub.set_defaults(_module=module_name)
         if name == wanted:
-            importlib.import_module(module_name).configure_parser(sub)
+            module = importlib.import_module(module_name)
+            configure = getattr(module, f"configure_{name}_parser", None)
+            (configure or module.configure_parser)(sub)
     return parser
 
 
@@ -46,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     module = importlib.import_module(args._module)
-    return int(module.main(args) or 0)
+    run = getattr(module, f"{args.command}_main", None) or module.main
+    return int(run(args) or 0)
 
 
 if __name__ == "__main__":

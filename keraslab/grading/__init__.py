@@ -3,10 +3,22 @@
 Instructors write solution notebooks with nbgrader's cell metadata and markers (see
 `keraslab.grading.notebook`); an nbgrader course's ``source/`` notebooks work as they are.
 ``keraslab release`` makes the student notebooks (`keraslab.grading.release`); ``keraslab
-grade`` scores submissions (`keraslab.grading.grade`, with its stages in ``assignment``,
-``asserts``, ``reference``, ``scoring``, ``gradebook``, ``feedback`` and ``cli``); ``keraslab gradebook`` adds
-the points given by hand and writes the final export. Hidden tests call `record` so that results
-are compared outside the student's kernel.
+grade`` scores submissions (`keraslab.grading.grade`); ``keraslab gradebook`` adds the points
+given by hand and writes the final export. Hidden tests call `record` so that results are
+compared outside the student's kernel.
+
+One module per stage, each with a public interface and no import cycle between them:
+
+- ``notebook``: nbgrader's cell metadata and markers; ``release`` and ``leaks``: student
+  notebooks and the leak checks;
+- ``assignment``: the solution prepared for grading, a submission merged into it, and the
+  steps to run (``plan``); ``asserts``: plain asserts decided in the grader;
+- ``protocol``: the grader's calls in the kernel (receipts, ``keep``) and reading them back;
+  ``recording``: the kernel's side (``record``, ``receipt``, ``keep``);
+- ``sandbox`` and ``execute``: where and how steps run (``run_notebook``);
+- ``reference``: the solution's reference run and its cache; ``scoring``: points per
+  question; ``feedback``; ``gradebook``: rows, hand grading, the final export;
+- ``grade``: one submission, and the pool that grades them all; ``cli``: the command lines.
 
 Threat model
 ------------
@@ -14,7 +26,8 @@ The student controls everything their kernel runs: their cells run before the te
 can patch builtins, NumPy, ``assert``, IPython input/AST transformers, ``sys.settrace``, or
 `record` itself; write any file the kernel can write; print anything; exit or crash the kernel;
 loop forever or allocate without bound. The grader's process, the solution notebook, and
-(with bubblewrap) the rest of the machine are out of their reach.
+the rest of the machine are out of their reach (in bubblewrap's sandbox, which grading
+requires unless told ``--sandbox none``).
 
 What is guaranteed:
 
@@ -29,8 +42,11 @@ What is guaranteed:
   request and ends with a receipt carrying a fresh random nonce; the part counts only if the
   kernel replied "ok" and echoed the nonce. A missing record is 0 points for that question.
 - **Hidden tests and solutions are not on the student's disk.** The kernel's working
-  directory holds only a copy of the submission; with bubblewrap nothing else of the
+  directory holds only a copy of the submission; in bubblewrap's sandbox nothing else of the
   project (solutions, tests, gradebook) is visible and there is no network.
+- **No sandbox only by name.** Grading fails closed: where bubblewrap cannot run (it is Linux
+  only, and must be installed: ``apt-get install bubblewrap``) ``keraslab grade`` refuses,
+  saying how to install it, unless the instructor passes ``--sandbox none``.
 - **Locked and test cells are the instructor's.** They are restored by ``grade_id``
   (re-added when deleted); edits and deletions are listed in the gradebook.
 - **Every submission gets a row**, with a status (``ok``, ``timeout``, ``kernel-died``,
@@ -63,8 +79,9 @@ What is not guaranteed:
 - Hidden tests run in the student's kernel, which sees their code. A determined student can
   smuggle it out in encoded form through the visible output shown in the feedback
   (verbatim copies are redacted): treat hidden inputs as secret until grading, not after.
-- Without bubblewrap the kernel runs as the grader's user and can read whatever that user can
-  (including the files of kernels grading other submissions at the same time).
+- With ``--sandbox none`` the kernel runs as the grader's user and can read whatever that user
+  can (the solution notebook, and the files of kernels grading other submissions at the same
+  time): a wrong answer that reads the instructor's file scores.
 - Processes and disk are not capped: a fork bomb or a disk-filling loop is stopped only by
   the time limits (each file is capped at ``Limits.file_size``).
 """

@@ -35,9 +35,8 @@ import dataclasses
 import threading
 
 from keraslab.grading import notebook as nbg
-from keraslab.grading import recording, syntax
+from keraslab.grading import protocol, recording, syntax
 
-KEEP_CALL = '__import__("keraslab.grading.recording", fromlist=["keep"]).keep'
 LEAVES = "__keraslab_leaves__"
 _SCOPED = (
     ast.Lambda,
@@ -85,15 +84,6 @@ class Names:
     imports: list[str]
 
 
-def _parse(source: str):
-    from IPython.core.inputtransformer2 import TransformerManager
-
-    try:
-        return syntax.parse(TransformerManager().transform_cell(source))
-    except (SyntaxError, ValueError):
-        return None
-
-
 def _bound_names(target) -> list[str]:
     if isinstance(target, ast.Name):
         return [target.id]
@@ -110,7 +100,7 @@ def assignment_names(template) -> Names:
     for cell in template.cells:
         if cell.get("cell_type") != "code":
             continue
-        tree = _parse(nbg.cell_source(cell))
+        tree = syntax.parse_cell(nbg.cell_source(cell))
         if tree is None:
             continue
         for node in tree.body:
@@ -183,51 +173,91 @@ def _rebuild(node, replacements):
     return ast.copy_location(new, node)
 
 
-def _keep_call(nonce: str, index: int, node):
-    call = syntax.parse(f'{KEEP_CALL}("{nonce}", {index}, None)', mode="eval").body
-    call.args[2] = node
-    return call
+def _decided_expression(statement, spans, position, names: Names):
+    """``(expression, kind)`` of a top-level statement the grader decides, or `None`."""
+    if isinstance(statement, ast.Assert):
+        expression, kind = statement.test, "assert"
+    elif isinstance(statement, ast.Expr) and _is_assert_call(statement.value, names):
+        expression, kind = statement.value, "call"
+    else:
+        return None
+    if any(isinstance(node, _SCOPED) for node in ast.walk(expression)):
+        return None
+    shares_line = any(
+        other != position and not (end < statement.lineno or start > statement.end_lineno)
+        for other, (start, end) in enumerate(spans)
+    )
+    if shares_line or not _leaves(expression, names):
+        return None
+    return expression, kind
+
+
+def _statements(code: str):
+    try:
+        tree = syntax.parse(code)
+    except SyntaxError:
+        return None  # IPython syntax (magics): left to the kernel
+    return tree.body, [(s.lineno, s.end_lineno) for s in tree.body]
+
+
+def split(code: str, names: Names) -> list[tuple[int, str]]:
+    """Cuts one test part after each assert the grader decides: ``[(first line, code)]``.
+
+    Each piece runs as its own request, so the grader can decide a piece's assert before
+    anything after it runs: a test cell ends at its first failing statement, as in nbgrader,
+    also when only the grader sees it fail. Pieces without a statement are left out.
+    """
+    parsed = _statements(code)
+    if parsed is None:
+        return [(1, code)]
+    statements, spans = parsed
+    lines = code.split("\n")
+    cuts = [
+        statement.end_lineno
+        for position, statement in enumerate(statements)
+        if _decided_expression(statement, spans, position, names) is not None
+    ]
+    pieces, start = [], 0
+    for end in [*cuts, len(lines)]:
+        if end > start:
+            pieces.append((start + 1, "\n".join(lines[start:end])))
+        start = max(start, end)
+    return [(first, piece) for first, piece in pieces if _has_statement(piece)] or [(1, code)]
+
+
+def _has_statement(code: str) -> bool:
+    parsed = _statements(code)
+    return parsed is None or bool(parsed[0])
 
 
 def instrument(code: str, nonce: str, names: Names) -> tuple[str, list[Check]]:
     """Rewrites one test part so its asserts can be decided in the grader.
 
+    The rewritten code has the part's lines in the same places (a rewritten statement stands
+    on its first line, its other lines left blank), so line numbers name the same lines.
+
     Returns:
         ``(code to run, checks)``; the code unchanged and no checks when there is nothing to
         decide outside the kernel.
     """
-    try:
-        tree = syntax.parse(code)
-    except SyntaxError:
-        return code, []  # IPython syntax (magics): left to the kernel
+    parsed = _statements(code)
+    if parsed is None:
+        return code, []
+    statements, spans = parsed
     lines = code.split("\n")
-    statements = tree.body
-    spans = [(s.lineno, s.end_lineno) for s in statements]
     replaced: dict[int, str] = {}
     checks: list[Check] = []
     index = 0
     for position, statement in enumerate(statements):
-        if isinstance(statement, ast.Assert):
-            expression, kind = statement.test, "assert"
-        elif isinstance(statement, ast.Expr) and _is_assert_call(statement.value, names):
-            expression, kind = statement.value, "call"
-        else:
+        decided = _decided_expression(statement, spans, position, names)
+        if decided is None:
             continue
-        if any(isinstance(node, _SCOPED) for node in ast.walk(expression)):
-            continue
-        shares_line = any(
-            other != position and not (end < statement.lineno or start > statement.end_lineno)
-            for other, (start, end) in enumerate(spans)
-        )
-        if shares_line:
-            continue
+        expression, kind = decided
         leaves = _leaves(expression, names)
-        if not leaves:
-            continue
         numbers = list(range(index, index + len(leaves)))
         index += len(leaves)
         kernel_nodes = {
-            id(leaf): _keep_call(nonce, number, leaf)
+            id(leaf): protocol.keep_call(nonce, number, leaf)
             for leaf, number in zip(leaves, numbers, strict=True)
         }
         grader_nodes = {
@@ -238,7 +268,7 @@ def instrument(code: str, nonce: str, names: Names) -> tuple[str, list[Check]]:
         new_statement = _rebuild(statement, kernel_nodes)
         replaced[statement.lineno] = ast.unparse(ast.fix_missing_locations(new_statement))
         for line in range(statement.lineno + 1, statement.end_lineno + 1):
-            replaced[line] = None
+            replaced[line] = ""
         checks.append(
             Check(
                 ast.unparse(ast.fix_missing_locations(grader_expression)),
@@ -249,13 +279,7 @@ def instrument(code: str, nonce: str, names: Names) -> tuple[str, list[Check]]:
         )
     if not checks:
         return code, []
-    out = []
-    for number, line in enumerate(lines, start=1):
-        if number in replaced:
-            if replaced[number] is not None:
-                out.append(replaced[number])
-        else:
-            out.append(line)
+    out = [replaced.get(number, line) for number, line in enumerate(lines, start=1)]
     return "\n".join(out), checks
 
 
@@ -284,9 +308,7 @@ class Kept:
 
 def kept_values(outputs, nonce: str) -> Kept:
     kept = Kept({}, set(), set())
-    for output in outputs:
-        data = output.get("data") if isinstance(output, dict) else None
-        payload = data.get(recording.LEAF_MIME) if isinstance(data, dict) else None
+    for payload in protocol.payloads(outputs, recording.LEAF_MIME):
         if not isinstance(payload, dict) or payload.get("nonce") != nonce:
             continue
         index = payload.get("index")

@@ -13,7 +13,6 @@ import ast
 import dataclasses
 import hashlib
 import json
-import re
 import secrets
 import warnings
 from collections import defaultdict
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import nbformat
 
-from keraslab.grading import asserts, syntax
+from keraslab.grading import asserts, protocol, syntax
 from keraslab.grading import notebook as nbg
 from keraslab.grading import release as releasing
 from keraslab.grading.execute import Step
@@ -39,7 +38,6 @@ STATUSES = (
     "wrong-notebook",
     "grader-error",
 )
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{0,80}$")
 # Cells keraslab's release adds; a submission made with another tool does not have them.
 RELEASE_CELL_IDS = frozenset({releasing.BADGE_CELL_ID, releasing.INSTALL_CELL_ID})
 
@@ -285,7 +283,7 @@ def keraslab_answers(assignment: Assignment, student_code) -> list[str]:
     wanted = assignment.names.solution if assignment.names else frozenset()
     found = set()
     for source in student_code:
-        tree = asserts._parse(source)
+        tree = syntax.parse_cell(source)
         if tree is None:
             continue
         aliases = {}
@@ -337,25 +335,12 @@ def _plain_cell(cell_type: str, source: str):
     return nbformat.v4.new_raw_cell(source)
 
 
-def _parses(code: str) -> bool:
-    from IPython.core.inputtransformer2 import TransformerManager
-
-    try:
-        syntax.parse(TransformerManager().transform_cell(code))
-        return True
-    except (SyntaxError, ValueError):
-        return False
-
-
-def _receipt_call(nonce: str) -> str:
-    return f'\n__import__("keraslab.grading.recording", fromlist=["receipt"]).receipt("{nonce}")'
-
-
 def plan(cells, names: asserts.Names | None = None) -> list[Step]:
     """Turns merged cells into steps: test cells split into visible and hidden parts.
 
     With ``names`` (`Assignment.names`), plain asserts of test parts are instrumented to be
-    decided in the grader (`keraslab.grading.asserts`).
+    decided in the grader (`keraslab.grading.asserts`), and each part is cut after each such
+    assert, so that a cell can end at the first one that fails.
     """
     steps = []
     for index, cell in enumerate(cells):
@@ -371,25 +356,32 @@ def plan(cells, names: asserts.Names | None = None) -> list[Step]:
             line[:1].isspace() and nbg.is_marker_line(line, "hidden tests")
             for line in source.split("\n")
         )
-        if indented_marker or not all(_parses(code) for _, code in parts):
+        if indented_marker or not all(syntax.parse_cell(code) for _, code in parts):
             # Markers inside a block cannot be split on; run the cell whole and show nothing.
             lines = [line for line in source.split("\n") if not nbg.is_marker_line(line)]
             parts = [(True, "\n".join(lines))]
         if not parts:
             parts = [(False, "pass")]
+        part = 0
         for hidden, code in parts:
-            nonce = secrets.token_hex(16)
-            checks = []
-            if names is not None:
-                code, checks = asserts.instrument(code, nonce, names)
-            steps.append(
-                Step(
-                    code + _receipt_call(nonce),
-                    "hidden" if hidden else "visible",
-                    gid,
-                    index,
-                    nonce,
-                    checks,
+            pieces = asserts.split(code, names) if names is not None else [(1, code)]
+            for first_line, piece in pieces:
+                nonce = secrets.token_hex(16)
+                run, checks = piece, []
+                if names is not None:
+                    run, checks = asserts.instrument(piece, nonce, names)
+                steps.append(
+                    Step(
+                        run + protocol.receipt_call(nonce),
+                        "hidden" if hidden else "visible",
+                        gid,
+                        index,
+                        nonce,
+                        checks,
+                        shown=piece,
+                        first_line=first_line,
+                        part=part,
+                    )
                 )
-            )
+                part += 1
     return steps

@@ -1,6 +1,10 @@
-"""The grading command lines: ``keraslab grade`` and ``keraslab gradebook``.
+"""The grading command lines: ``keraslab release``, ``keraslab grade`` and ``keraslab gradebook``.
+
+`keraslab.cli` finds each subcommand's ``configure_<name>_parser`` and ``<name>_main`` here.
+Each imports what it runs only when it runs, so ``keraslab release`` never loads the executor.
 
 ```
+keraslab release source/ps1 --out release/ps1
 keraslab grade submitted/*/ps1/problem1.ipynb --against source/ps1/problem1.ipynb \\
     --out grades/ps1/problem1
 # fill in grades/ps1/problem1/hand_grading.csv, then:
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from collections import defaultdict
 from pathlib import Path
 
@@ -42,7 +47,8 @@ def configure_grade_parser(parser) -> None:
         "--sandbox",
         choices=("auto", "bwrap", "none"),
         default="auto",
-        help="bubblewrap if installed (auto), always (bwrap) or never (none)",
+        help="bubblewrap, refusing to grade where it cannot run (auto, bwrap: the same), or "
+        "no sandbox at all (none)",
     )
     parser.add_argument("--feedback", choices=("md", "html"), default="md", help="feedback format")
     parser.add_argument(
@@ -63,6 +69,8 @@ def configure_grade_parser(parser) -> None:
 
 def grade_main(args) -> int:
     from keraslab.grading import grade as grading
+    from keraslab.grading.assignment import STATUSES, GradingSetupError
+    from keraslab.grading.gradebook import GRADEBOOK_FILE, HAND_GRADING_FILE
 
     try:
         memory = None if str(args.memory).lower() == "none" else sandboxing.parse_size(args.memory)
@@ -70,10 +78,9 @@ def grade_main(args) -> int:
             cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout, memory=memory
         )
         if sandboxing.resolve_sandbox(args.sandbox) == "none":
-            why = "--sandbox none" if args.sandbox == "none" else sandboxing.bwrap_problem()
             print(
-                f"keraslab grade: warning: no sandbox ({why}): student code can read any file "
-                "this user can",
+                "keraslab grade: warning: no sandbox (--sandbox none): student code can read "
+                "any file this user can",
                 file=sys.stderr,
             )
         results = grading.grade(
@@ -89,20 +96,20 @@ def grade_main(args) -> int:
             strict=args.strict,
             files=not args.no_files,
         )
-    except (grading.GradingSetupError, ValueError, RuntimeError) as error:
+    except (GradingSetupError, ValueError, RuntimeError) as error:
         print(f"keraslab grade: error: {error}", file=sys.stderr)
         return 2
     counts = defaultdict(int)
     for result in results:
         counts[result.status] += 1
-    summary = ", ".join(f"{counts[s]} {s}" for s in grading.STATUSES if counts[s])
+    summary = ", ".join(f"{counts[s]} {s}" for s in STATUSES if counts[s])
     waiting = sum(len(r.waiting) for r in results)
     print(
         f"graded {len(results)} submission(s): {summary}; gradebook: "
-        f"{Path(args.out) / grading.GRADEBOOK_FILE}"
+        f"{Path(args.out) / GRADEBOOK_FILE}"
         + (
             f"; {waiting} cell(s) wait for hand grading in "
-            f"{Path(args.out) / grading.HAND_GRADING_FILE}"
+            f"{Path(args.out) / HAND_GRADING_FILE}"
             if waiting
             else ""
         )
@@ -134,15 +141,132 @@ def gradebook_main(args) -> int:
     return 0
 
 
-# `keraslab.cli` calls these by module: one module serves two subcommands.
-def configure_parser(parser) -> None:
-    if parser.prog.split()[-1] == "gradebook":
-        configure_gradebook_parser(parser)
+def configure_release_parser(parser) -> None:
+    from keraslab.grading.release import COLAB_DIR
+
+    parser.add_argument(
+        "solutions", nargs="+", metavar="SOLUTIONS", help="solution notebooks or folders of them"
+    )
+    parser.add_argument(
+        "--out", required=True, help="folder for the student notebooks (e.g. exercises/)"
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if --out differs from a fresh release (CI sync check)",
+    )
+    parser.add_argument(
+        "--scan",
+        nargs="+",
+        metavar="PATH",
+        help="also search these files or folders (e.g. the built book) for secret text; exit 1 "
+        "if any is found",
+    )
+    parser.add_argument(
+        "--colab-dir",
+        default=COLAB_DIR,
+        help=f"repository folder the Colab badge links to (default: {COLAB_DIR})",
+    )
+    parser.add_argument(
+        "--no-colab", action="store_true", help="add neither the Colab badge nor the install cell"
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse notebooks whose solution or hidden-test lines also stand in the "
+        "instructions or metadata (default: warn)",
+    )
+    parser.add_argument(
+        "--no-files",
+        action="store_true",
+        help="copy only notebooks, not the other files of the notebooks' folders",
+    )
+    parser.add_argument("--header", help="a notebook whose cells go first (nbgrader's header)")
+    parser.add_argument("--footer", help="a notebook whose cells go last (nbgrader's footer)")
+
+
+def _release(args):
+    """The released files, or `None` after saying why there are none."""
+    from keraslab.grading import notebook as nbg
+    from keraslab.grading import release as releasing
+
+    try:
+        header = nbg.read_notebook(args.header) if args.header else None
+        footer = nbg.read_notebook(args.footer) if args.footer else None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", releasing.PossibleLeakWarning)
+            released = releasing.release_files(
+                args.solutions,
+                args.out,
+                colab_dir=None if args.no_colab else args.colab_dir,
+                strict=args.strict,
+                header=header,
+                footer=footer,
+                files=not args.no_files,
+            )
+    except (nbg.NotebookFormatError, FileNotFoundError) as error:
+        print(f"keraslab release: error: {error}", file=sys.stderr)
+        return None
+    for warning in caught:
+        print(f"keraslab release: warning: {warning.message}", file=sys.stderr)
+    return released
+
+
+def _check_sync(released, out) -> int:
+    from keraslab.grading import release as releasing
+
+    problems = releasing.sync_differences(released, out)
+    for problem in problems:
+        print(f"keraslab release: {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    print(f"{out}: in sync with {len(released)} solution notebook(s)")
+    return 0
+
+
+def _write_release(released, out) -> None:
+    Path(out).mkdir(parents=True, exist_ok=True)
+    for target, content in released.items():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+            print(f"copied {target}")
+        else:
+            target.write_text(content, encoding="utf-8")
+            print(f"released {target}")
+
+
+def _scan(solution_paths, scanned) -> int:
+    from keraslab.grading import leaks
+    from keraslab.grading import notebook as nbg
+    from keraslab.grading import release as releasing
+
+    try:
+        notebooks = releasing.collect_notebooks(solution_paths)
+        found = leaks.find_leaks(scanned, {path.name: nbg.read_notebook(path) for path in notebooks})
+    except (nbg.NotebookFormatError, OSError, ValueError) as error:
+        print(f"keraslab release: error: {error}", file=sys.stderr)
+        return 2
+    for leak in found:
+        print(f"keraslab release: leak: {leak}", file=sys.stderr)
+    if found:
+        return 1
+    print(f"no solution, hidden-test or instructor-only text in {', '.join(scanned)}")
+    return 0
+
+
+def release_main(args) -> int:
+    released = _release(args)
+    if released is None:
+        return 2
+    status = 0
+    if args.check:
+        status = _check_sync(released, args.out)
     else:
-        configure_grade_parser(parser)
-
-
-def main(args) -> int:
-    if args.command == "gradebook":
-        return gradebook_main(args)
-    return grade_main(args)
+        _write_release(released, args.out)
+    if args.scan:
+        scanned = _scan(args.solutions, args.scan)
+        if scanned == 2:
+            return 2
+        status = status or scanned
+    return status

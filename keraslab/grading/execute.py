@@ -12,8 +12,10 @@ import dataclasses
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,8 +25,8 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+from keraslab.grading import protocol
 from keraslab.grading import sandbox as sandboxing
-from keraslab.grading.recording import LEAF_MIME, RECEIPT_MIME, RECORD_MIME
 
 TIMEOUT_ERROR_NAME = "CellTimeoutError"
 
@@ -47,6 +49,10 @@ class Step:
         nonce: for test parts, the secret the appended receipt call must echo back.
         checks: for test parts, the asserts the grader decides itself
             (`keraslab.grading.asserts.Check`).
+        shown: for test parts, the cell's own lines this step runs, as written (``source``
+            has them in the same places, rewritten).
+        first_line: the line of the test part on which ``shown`` starts.
+        part: for test parts, its number among the steps of its cell (0, 1, ...).
     """
 
     source: str
@@ -55,6 +61,13 @@ class Step:
     cell_index: int = 0
     nonce: str | None = None
     checks: list = dataclasses.field(default_factory=list)
+    shown: str | None = None
+    first_line: int = 1
+    part: int = 0
+
+    @property
+    def is_test(self) -> bool:
+        return self.kind != "cell"
 
     @property
     def label(self) -> str:
@@ -64,10 +77,13 @@ class Step:
 
 @dataclasses.dataclass
 class StepResult:
-    status: str = "not-run"  # "ok", "error", "timeout", "died" or "not-run"
+    # "ok", "error", "timeout", "died", "not-run", or "skipped" (an earlier part of its test
+    # cell failed, so the rest of the cell does not run, as in nbgrader)
+    status: str = "not-run"
     error_name: str | None = None
     error_value: str | None = None
     outputs: list = dataclasses.field(default_factory=list)
+    execution_count: int | None = None  # the kernel's number for the request (``In[n]``)
 
 
 @dataclasses.dataclass
@@ -112,11 +128,6 @@ class _FixedSpecManager(KernelSpecManager):
         return {"keraslab-grading": ""}
 
 
-# Outputs the grader reads to score: records, receipts and assert values are kept whatever
-# was printed before.
-GRADING_MIMES = (RECORD_MIME, RECEIPT_MIME, LEAF_MIME)
-
-
 class _CappedClient(NotebookClient):
     """A notebook client that stops keeping output beyond a byte budget.
 
@@ -133,7 +144,7 @@ class _CappedClient(NotebookClient):
     def output(self, outs, msg, display_id, cell_index):
         content = msg.get("content", {})
         data = content.get("data") if isinstance(content, dict) else None
-        grading = isinstance(data, dict) and any(mime in data for mime in GRADING_MIMES)
+        grading = isinstance(data, dict) and any(mime in data for mime in protocol.MIMES)
         budget = "grading_budget" if grading else "output_budget"
         # Stream text is most of a heavy output: measure it without serializing it again.
         text = content.get("text") if isinstance(content, dict) else None
@@ -162,144 +173,231 @@ def _kill_kernel(km) -> None:
         pass
 
 
-async def _run(steps, scratch: Path, sandbox: str, limits: sandboxing.Limits) -> Execution:
-    workdir, runtime = sandboxing.scratch_layout(scratch)
-    env = sandboxing.kernel_environment(runtime)
-    argv = sandboxing.kernel_argv(scratch, sandbox, limits, env)
-    km = AsyncKernelManager(
-        kernel_spec_manager=_FixedSpecManager(argv),
-        kernel_name="keraslab-grading",
-        transport="ipc",
-        ip=str(runtime / "ipc"),
-        connection_file=str(runtime / "kernel.json"),
-    )
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s.source) for s in steps])
-    results = [StepResult() for _ in steps]
-    replies: dict[int, dict] = {}
+def _failed(step: Step, result: StepResult) -> bool:
+    return result.status != "ok"
 
-    def remember_reply(cell, cell_index, execute_reply):
-        replies[cell_index] = (execute_reply or {}).get("content", {})
 
-    client = _CappedClient(
-        nb,
-        km=km,
-        timeout=int(limits.cell_timeout),
-        startup_timeout=int(min(120, limits.notebook_timeout)),
-        interrupt_on_timeout=True,
-        error_on_timeout={
-            "ename": TIMEOUT_ERROR_NAME,
-            "evalue": f"the cell ran longer than {limits.cell_timeout:g} s",
-            "traceback": [],
-        },
-        allow_errors=True,
-        record_timing=False,
-        iopub_timeout=4,
-        log=_QUIET_LOG,
-        output_budget=limits.output_bytes,
-        on_cell_executed=remember_reply,
-        resources={"metadata": {"path": str(workdir)}},
-    )
-    start = time.monotonic()
-    deadline = start + limits.notebook_timeout
-    notebook_timeout_message = (
-        f"the notebook ran longer than {limits.notebook_timeout:g} s and was stopped"
-    )
-    status, message = "ok", "every cell ran"
-    startup_seconds = 0.0
-    try:
+class _Run:
+    """One notebook run: the kernel, the client that talks to it and what happened so far."""
+
+    def __init__(self, steps, scratch: Path, sandbox: str, limits: sandboxing.Limits, ends_cell):
+        workdir, runtime = sandboxing.scratch_layout(scratch)
+        self.env = sandboxing.kernel_environment(runtime)
+        self.workdir = workdir
+        self.steps = steps
+        self.limits = limits
+        self.ends_cell = ends_cell or _failed
+        self.km = AsyncKernelManager(
+            kernel_spec_manager=_FixedSpecManager(
+                sandboxing.kernel_argv(scratch, sandbox, limits, self.env)
+            ),
+            kernel_name="keraslab-grading",
+            transport="ipc",
+            ip=str(runtime / "ipc"),
+            connection_file=str(runtime / "kernel.json"),
+        )
+        self.nb = nbformat.v4.new_notebook(
+            cells=[nbformat.v4.new_code_cell(s.source) for s in steps]
+        )
+        self.results = [StepResult() for _ in steps]
+        self.replies: dict[int, dict] = {}
+        self.client = self._client()
+        self.status, self.message = "ok", "every cell ran"
+        self.over = False
+        self.start = time.monotonic()
+        self.deadline = self.start + limits.notebook_timeout
+        self.startup_seconds = 0.0
+
+    def _client(self) -> _CappedClient:
+        limits = self.limits
+
+        def remember_reply(cell, cell_index, execute_reply):
+            self.replies[cell_index] = (execute_reply or {}).get("content", {})
+
+        return _CappedClient(
+            self.nb,
+            km=self.km,
+            timeout=int(limits.cell_timeout),
+            startup_timeout=int(min(120, limits.notebook_timeout)),
+            interrupt_on_timeout=True,
+            error_on_timeout={
+                "ename": TIMEOUT_ERROR_NAME,
+                "evalue": f"the cell ran longer than {limits.cell_timeout:g} s",
+                "traceback": [],
+            },
+            allow_errors=True,
+            record_timing=False,
+            iopub_timeout=4,
+            log=_QUIET_LOG,
+            output_budget=limits.output_bytes,
+            on_cell_executed=remember_reply,
+            resources={"metadata": {"path": str(self.workdir)}},
+        )
+
+    def _end(self, status: str, message: str) -> None:
+        """Ends the run: no later step runs."""
+        self.status, self.message, self.over = status, message, True
+
+    @property
+    def _notebook_timeout_message(self) -> str:
+        return f"the notebook ran longer than {self.limits.notebook_timeout:g} s and was stopped"
+
+    async def _start_kernel(self) -> str | None:
+        """Starts the kernel and its client; returns why it did not start, or `None`."""
         try:
             # The kernel's own stdout/stderr (banners, crash dumps) are not the student's output.
             await asyncio.wait_for(
-                client.async_start_new_kernel(
-                    env=env,
-                    cwd=str(workdir),
+                self.client.async_start_new_kernel(
+                    env=self.env,
+                    cwd=str(self.workdir),
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 ),
-                timeout=limits.notebook_timeout,
+                timeout=self.limits.notebook_timeout,
             )
             await asyncio.wait_for(
-                client.async_start_new_kernel_client(),
-                timeout=max(1.0, deadline - time.monotonic()),
+                self.client.async_start_new_kernel_client(),
+                timeout=max(1.0, self.deadline - time.monotonic()),
             )
         except Exception as error:  # start-up failures come in many types; all mean the same
-            return Execution("kernel-failed", f"the kernel did not start: {error}", results)
-        startup_seconds = time.monotonic() - start
+            return f"the kernel did not start: {error}"
+        self.startup_seconds = time.monotonic() - self.start
+        return None
 
-        async def run_steps():
-            nonlocal status, message
-            for index, step in enumerate(steps):
-                remaining = deadline - time.monotonic()
-                client.timeout = max(1, int(min(limits.cell_timeout, remaining)))
-                cell = nb.cells[index]
-                try:
-                    await client.async_execute_cell(cell, index)
-                except DeadKernelError:
-                    results[index] = StepResult("died", outputs=list(cell.get("outputs", [])))
-                    if time.monotonic() >= deadline - 1.0:
-                        # nbclient reports its own cancellation at the deadline as a dead kernel.
-                        results[index].status = "timeout"
-                        status, message = "timeout", notebook_timeout_message
-                    else:
-                        status = "kernel-died"
-                        message = f"the kernel died while running {step.label}"
-                    return
-                except CellTimeoutError:
-                    results[index] = StepResult("timeout", TIMEOUT_ERROR_NAME)
-                    status, message = "timeout", f"{step.label} hit the time limit"
-                    return
-                reply = replies.get(index, {})
-                result = StepResult("ok", outputs=list(cell.get("outputs", [])))
-                if reply.get("status") == "error":
-                    result.status = "error"
-                    result.error_name = str(reply.get("ename", ""))[:200]
-                    result.error_value = str(reply.get("evalue", ""))[:2000]
-                    if result.error_name == TIMEOUT_ERROR_NAME:
-                        result.status = "timeout"
-                        if status == "ok":
-                            status = "timeout"
-                            message = (
-                                f"{step.label} ran longer than "
-                                f"{limits.cell_timeout:g} s and was interrupted"
-                            )
-                elif reply.get("status") != "ok":
-                    result.status = "error"
-                    result.error_name = "no reply"
-                results[index] = result
+    async def _run_steps(self) -> None:
+        ended: set[int] = set()  # test cells that stopped at a failing part
+        for index, step in enumerate(self.steps):
+            if step.is_test and step.cell_index in ended:
+                self.results[index] = StepResult("skipped")
+                continue
+            result = await self._run_step(index, step)
+            self.results[index] = result
+            if self.over:
+                return  # the kernel is gone or the notebook's time is up
+            if step.is_test and self.ends_cell(step, result):
+                ended.add(step.cell_index)
 
+    async def _run_step(self, index: int, step: Step) -> StepResult:
+        remaining = self.deadline - time.monotonic()
+        self.client.timeout = max(1, int(min(self.limits.cell_timeout, remaining)))
+        cell = self.nb.cells[index]
         try:
-            await asyncio.wait_for(run_steps(), timeout=max(0.1, deadline - time.monotonic()))
-        except asyncio.TimeoutError:
-            status, message = "timeout", notebook_timeout_message
-    finally:
-        _kill_kernel(km)
+            await self.client.async_execute_cell(cell, index)
+        except DeadKernelError:
+            if time.monotonic() >= self.deadline - 1.0:
+                # nbclient reports its own cancellation at the deadline as a dead kernel.
+                self._end("timeout", self._notebook_timeout_message)
+                return StepResult("timeout", outputs=list(cell.get("outputs", [])))
+            self._end("kernel-died", f"the kernel died while running {step.label}")
+            return StepResult("died", outputs=list(cell.get("outputs", [])))
+        except CellTimeoutError:
+            self._end("timeout", f"{step.label} hit the time limit")
+            return StepResult("timeout", TIMEOUT_ERROR_NAME)
+        return self._step_result(step, self.replies.get(index, {}), cell)
+
+    def _step_result(self, step: Step, reply: dict, cell) -> StepResult:
+        result = StepResult(
+            "ok", outputs=list(cell.get("outputs", [])), execution_count=cell.get("execution_count")
+        )
+        if reply.get("status") == "error":
+            result.status = "error"
+            result.error_name = str(reply.get("ename", ""))[:200]
+            result.error_value = str(reply.get("evalue", ""))[:2000]
+            if result.error_name == TIMEOUT_ERROR_NAME:
+                # Interrupted at the cell's time limit: the run goes on with the next cell.
+                result.status = "timeout"
+                if self.status == "ok":
+                    self.status = "timeout"
+                    self.message = (
+                        f"{step.label} ran longer than "
+                        f"{self.limits.cell_timeout:g} s and was interrupted"
+                    )
+                return result
+        elif reply.get("status") != "ok":
+            result.status = "error"
+            result.error_name = "no reply"
+        return result
+
+    async def _shut_down(self) -> None:
+        _kill_kernel(self.km)
         try:
-            await asyncio.wait_for(km.shutdown_kernel(now=True), timeout=10)
+            await asyncio.wait_for(self.km.shutdown_kernel(now=True), timeout=10)
         except Exception:  # the kernel is already gone or never started
             pass
         try:
-            client.kc and client.kc.stop_channels()
+            self.client.kc and self.client.kc.stop_channels()
         except Exception:
             pass
-    return Execution(
-        status,
-        message,
-        results,
-        startup_seconds=startup_seconds,
-        run_seconds=time.monotonic() - start - startup_seconds,
-        truncated=client.truncated,
-    )
+
+    async def run(self) -> Execution:
+        try:
+            problem = await self._start_kernel()
+            if problem is not None:
+                return Execution("kernel-failed", problem, self.results)
+            try:
+                await asyncio.wait_for(
+                    self._run_steps(), timeout=max(0.1, self.deadline - time.monotonic())
+                )
+            except asyncio.TimeoutError:
+                self._end("timeout", self._notebook_timeout_message)
+        finally:
+            await self._shut_down()
+        return Execution(
+            self.status,
+            self.message,
+            self.results,
+            startup_seconds=self.startup_seconds,
+            run_seconds=time.monotonic() - self.start - self.startup_seconds,
+            truncated=self.client.truncated,
+        )
 
 
 def execute_steps(
-    steps: list[Step], scratch: Path, *, sandbox: str, limits: sandboxing.Limits
+    steps: list[Step],
+    scratch: Path,
+    *,
+    sandbox: str,
+    limits: sandboxing.Limits,
+    ends_cell=None,
 ) -> Execution:
     """Runs ``steps`` in order in a new kernel working in ``scratch/work``.
 
     ``scratch/work`` is the kernel's working directory (put the submission there);
     ``scratch/kernel`` holds its connection file, sockets and settings.
 
-    Errors in a step do not stop later steps; a timeout interrupts the step and moves on; a
-    dead kernel or the notebook's deadline ends the run. Safe to call from several threads.
+    Errors in a step do not stop later cells; a timeout interrupts the step and moves on; a
+    dead kernel or the notebook's deadline ends the run. A test cell is one unit, as in
+    nbgrader: once ``ends_cell(step, result)`` is true for one of its parts (by default: the
+    part did not finish "ok"), its later parts are ``"skipped"``. Safe to call from several
+    threads.
     """
-    return asyncio.run(_run(steps, Path(scratch), sandbox, limits))
+    return asyncio.run(_Run(steps, Path(scratch), sandbox, limits, ends_cell).run())
+
+
+def run_notebook(
+    steps: list[Step],
+    submission_bytes: bytes | None,
+    submission_name: str,
+    *,
+    sandbox: str,
+    limits: sandboxing.Limits,
+    files=None,
+    ends_cell=None,
+) -> Execution:
+    """Runs planned steps (`keraslab.grading.assignment.plan`) in a fresh kernel, in a scratch
+    folder removed afterwards; the submission (``submission_bytes``, unless `None`) and
+    ``files`` (``{relative path: file}``, the assignment's other files) lie in its working
+    directory. ``ends_cell`` is as in `execute_steps`."""
+    # Short paths: Unix socket names are limited to about 100 bytes.
+    scratch = Path(tempfile.mkdtemp(prefix="klg-"))
+    try:
+        workdir, _ = sandboxing.scratch_layout(scratch)
+        for relative, source in (files or {}).items():
+            target = workdir / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+        if submission_bytes is not None:
+            (workdir / Path(submission_name).name).write_bytes(submission_bytes)
+        return execute_steps(steps, scratch, sandbox=sandbox, limits=limits, ends_cell=ends_cell)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

@@ -8,8 +8,11 @@ mark-scheme text is redacted, in case a student's kernel echoes what it was sent
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
+
+from keraslab.grading import protocol
 
 MAX_OUTPUT_CHARS = 4000
 # Output is cut to this many characters before any pattern runs over it: the patterns then
@@ -19,20 +22,78 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]{0,64}[ -/]{0,8}[@-~]")
 # ipykernel names cell files after its process id: drop it so feedback repeats exactly.
 _CELL_FILE = re.compile(r"\S{0,300}/ipykernel_\d+/\d+\.py")
 _SCRATCH = re.compile(r"/tmp/klg-[A-Za-z0-9_]+")
-# The grader's receipt call shows up in tracebacks' context lines; it is not the student's code.
-_RECEIPT_LINE = re.compile(
-    r"^[ \t>-]*\d*[ \t]*__import__\([^\n]*\.receipt\(\"[0-9a-f]{32}\"\)[ \t]*\n?", re.MULTILINE
-)
-_RECEIPT_CALL = re.compile(r"\n?__import__\([^\n]*?\.receipt\(\"[0-9a-f]{32}\"\)")
-# The grader's wrapper around an assert's values (`keraslab.grading.asserts`): show the value.
-_KEEP_CALL = re.compile(
-    r"__import__\('keraslab\.grading\.recording', fromlist=\['keep'\]\)\.keep\("
-    r"'[0-9a-f]{32}', \d{1,6}, "
-)
 
 
-def output_text(outputs) -> str:
-    """Plain text of notebook outputs: streams, text results and error tracebacks."""
+# IPython's traceback: a frame of a cell opens with "Cell In[7], line 3", then shows its lines
+# numbered in a field of 7 characters, the current one with an arrow ("----> 3 code").
+_CELL_FRAME = re.compile(r"^Cell In\[(\d{1,9})\], line (\d{1,9})(.{0,300})$")
+_CONTEXT_LINE = re.compile(r"^(?:-*> ?| *)(\d{1,9})(?: (.*))?$")
+NUMBER_WIDTH = 7
+
+
+@dataclasses.dataclass(frozen=True)
+class Shown:
+    """What the student reads of one test step: its cell's lines, or nothing (hidden).
+
+    Attributes:
+        lines: the part's own lines the step ran (`None`: a hidden part).
+        first_line: the line of the part on which ``lines`` start.
+    """
+
+    lines: tuple[str, ...] | None
+    first_line: int = 1
+
+
+def _numbered(number: int, text: str, current: bool) -> str:
+    digits = str(number)
+    pad = NUMBER_WIDTH - len(digits)
+    field = ("-" * (pad - 2) + "> " + digits) if current and pad >= 2 else digits.rjust(NUMBER_WIDTH)
+    return f"{field} {text}".rstrip()
+
+
+def _student_frame(lines: list[str], start: int, shown: Shown) -> tuple[list[str], int]:
+    """The frame of a test step that opens at ``lines[start]``, in the student's own lines;
+    returns ``(new lines, index after the frame)``."""
+    header = _CELL_FRAME.match(lines[start])
+    end = start + 1
+    while end < len(lines) and _CONTEXT_LINE.match(lines[end]):
+        end += 1
+    if shown.lines is None:
+        return ["Cell of the hidden tests (not shown)"], end
+    offset = shown.first_line - 1
+    new = [f"Cell In[{header.group(1)}], line {int(header.group(2)) + offset}{header.group(3)}"]
+    for line in lines[start + 1 : end]:
+        number = int(_CONTEXT_LINE.match(line).group(1))
+        if 1 <= number <= len(shown.lines):
+            current = line.lstrip(" ").startswith("-")
+            new.append(_numbered(number + offset, shown.lines[number - 1], current))
+    return new, end
+
+
+def student_traceback(text: str, steps: dict) -> str:
+    """A traceback with each frame of a test step shown in the cell's own lines.
+
+    The kernel ran the grader's rewriting of a test (its asserts instrumented, a receipt call
+    appended); ``steps`` maps the kernel's execution count of each test step to its `Shown`.
+    Frames of other cells (the student's own code) are left as they are.
+    """
+    lines = _ANSI.sub("", text).split("\n")
+    out, index = [], 0
+    while index < len(lines):
+        header = _CELL_FRAME.match(lines[index])
+        shown = steps.get(int(header.group(1))) if header else None
+        if shown is None:
+            out.append(lines[index])
+            index += 1
+            continue
+        frame, index = _student_frame(lines, index, shown)
+        out += frame
+    return "\n".join(out)
+
+
+def output_text(outputs, steps: dict | None = None) -> str:
+    """Plain text of notebook outputs: streams, text results and error tracebacks (test
+    steps' frames in their own lines, with ``steps`` as in `student_traceback`)."""
     pieces = []
     for output in outputs:
         kind = output.get("output_type")
@@ -44,7 +105,8 @@ def output_text(outputs) -> str:
             if text and not text.startswith("<recorded "):
                 pieces.append(text + "\n")
         elif kind == "error":
-            pieces.append("\n".join(str(line) for line in output.get("traceback", [])) + "\n")
+            text = "\n".join(str(line) for line in output.get("traceback", []))
+            pieces.append(student_traceback(text[:MAX_CLEANED_CHARS], steps or {}) + "\n")
     return "".join(pieces)
 
 
@@ -54,8 +116,7 @@ def clean_output(text: str, secret) -> str:
     dropped = max(0, len(text) - MAX_CLEANED_CHARS)
     text = text[:MAX_CLEANED_CHARS]
     text = _ANSI.sub("", text)
-    text = _RECEIPT_CALL.sub("", _RECEIPT_LINE.sub("", text))
-    text = _KEEP_CALL.sub("keep(", text)
+    text = protocol.strip_calls(text)
     text = _CELL_FILE.sub("<cell>", text)
     text = _SCRATCH.sub(".", text)
     text = secret.redact(text)

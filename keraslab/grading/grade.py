@@ -10,11 +10,12 @@ which runs once in a clean kernel (cached by the notebook's SHA-256). See `keras
 the threat model.
 
 The stages live in their own modules: `keraslab.grading.assignment` (the solution prepared for
-grading, merging a submission into it), `keraslab.grading.asserts` (plain asserts decided in
-the grader), `keraslab.grading.reference` (running notebooks, the reference run and its cache),
-`keraslab.grading.scoring` (points per question),
-`keraslab.grading.gradebook` (rows, hand grading, final export) and `keraslab.grading.cli` (the
-command line). This module grades one submission and runs the pool that grades them all.
+grading, merging a submission into it, planning the steps), `keraslab.grading.asserts` (plain
+asserts decided in the grader), `keraslab.grading.execute` (running steps in a kernel),
+`keraslab.grading.reference` (the solution's reference run and its cache),
+`keraslab.grading.scoring` (points per question), `keraslab.grading.gradebook` (rows, hand
+grading, final export), `keraslab.grading.feedback` and `keraslab.grading.cli` (the command
+lines). This module grades one submission and runs the pool that grades them all.
 
 Writes ``OUT/gradebook.csv``, ``OUT/hand_grading.csv`` and ``OUT/feedback/STUDENT.md`` (or
 ``.html``). Re-running on the same files gives the same table.
@@ -39,40 +40,29 @@ from pathlib import Path
 from keraslab.grading import feedback as feedback_module
 from keraslab.grading import notebook as nbg
 from keraslab.grading import sandbox as sandboxing
-from keraslab.grading.assignment import (  # noqa: F401  (public names of this module)
-    MAX_SUBMISSION_BYTES,
-    STATUSES,
+from keraslab.grading.assignment import (
     Assignment,
-    GradingSetupError,
-    Merged,
-    Question,
     is_other_notebook,
     keraslab_answers,
     merge,
     plan,
     read_submission,
 )
-from keraslab.grading.gradebook import (  # noqa: F401
+from keraslab.grading.execute import run_notebook
+from keraslab.grading.gradebook import (
     GRADEBOOK_FILE,
     HAND_GRADING_FILE,
-    HandGraded,
     SubmissionResult,
-    _zero,
+    ascii_file_name,
     feedback_file_names,
     hand_graded,
     student_names,
     update_hand_grading,
     write_gradebook,
+    zero_results,
 )
-from keraslab.grading.reference import (  # noqa: F401
-    REFERENCE_FORMAT,
-    Reference,
-    cached_reference,
-    compute_reference,
-    run_notebook,
-    run_solution,
-)
-from keraslab.grading.scoring import QuestionResult, Record, records_by_question, score  # noqa: F401
+from keraslab.grading.reference import cached_reference, compute_reference
+from keraslab.grading.scoring import cell_ender, score
 
 
 def grade_submission(assignment, reference, path, student, *, sandbox, limits) -> SubmissionResult:
@@ -86,7 +76,7 @@ def grade_submission(assignment, reference, path, student, *, sandbox, limits) -
         except (OSError, UnicodeDecodeError, nbg.NotebookFormatError) as error:
             result.status = "unreadable"
             result.message = f"not a readable notebook: {error}"
-            result.questions = _zero(assignment, "the submission could not be read")
+            result.questions = zero_results(assignment, "the submission could not be read")
             result.hand = hand_graded(assignment)
             return result
         merged = merge(assignment, student_nb.cells)
@@ -96,21 +86,22 @@ def grade_submission(assignment, reference, path, student, *, sandbox, limits) -
                 f"not a submission of {assignment.name}: it has none of its graded cells "
                 "(another notebook of the assignment?)"
             )
-            result.questions = _zero(assignment, f"not graded: not {assignment.name}")
+            result.questions = zero_results(assignment, f"not graded: not {assignment.name}")
             return result  # nothing to grade by hand either: it belongs to another notebook
         result.tampered, result.missing = merged.tampered, merged.missing
         result.flags = [
             f"uses {name}" for name in keraslab_answers(assignment, merged.student_code)
         ]
         result.hand = hand_graded(assignment, merged.unchanged, merged.missing)
-        steps, execution = run_notebook(
-            merged.cells,
+        steps = plan(merged.cells, assignment.names)
+        execution = run_notebook(
+            steps,
             raw,
             path.name,
             sandbox=sandbox,
             limits=limits,
             files=assignment.files,
-            names=assignment.names,
+            ends_cell=cell_ender(assignment, reference),
         )
         result.status = execution.status
         result.message = execution.message
@@ -127,7 +118,7 @@ def grade_submission(assignment, reference, path, student, *, sandbox, limits) -
     except Exception as error:  # every submission must get a row, whatever went wrong
         result.status = "grader-error"
         result.message = f"grader error: {type(error).__name__}: {error}"
-        result.questions = _zero(assignment, "not graded (grader error)")
+        result.questions = zero_results(assignment, "not graded (grader error)")
         traceback.print_exc(file=sys.stderr)
     finally:
         result.total_seconds = time.monotonic() - start
@@ -214,7 +205,8 @@ def grade(
         out: folder for ``gradebook.csv``, ``hand_grading.csv`` and ``feedback/``.
         jobs: submissions graded at the same time (each runs its own kernel).
         limits: time and memory limits; `Limits()` by default.
-        sandbox: ``"auto"`` (bubblewrap if installed), ``"bwrap"`` (required) or ``"none"``.
+        sandbox: ``"auto"`` or ``"bwrap"`` (bubblewrap, required) or ``"none"`` (no sandbox:
+            student code can read any file this user can).
         feedback_format: ``"md"`` or ``"html"``.
         cache_dir: where the solution's reference results are cached; ``OUT/.reference-cache``
             by default.
@@ -230,6 +222,7 @@ def grade(
     Raises:
         GradingSetupError: the solution notebook is invalid (or, with ``strict``, fails its
             own tests).
+        SandboxUnavailable: bubblewrap cannot run here and ``sandbox`` is not ``"none"``.
         ValueError: an argument is out of range.
     """
     if jobs < 1:
@@ -251,6 +244,18 @@ def grade(
         assignment, cache_dir=cache_dir, sandbox=sandbox, limits=limits, strict=strict
     )
     reporter.reference_finished(assignment, time.monotonic() - start, reference.problems)
+    results = _grade_all(
+        assignment, reference, paths, reporter, jobs=jobs, sandbox=sandbox, limits=limits
+    )
+    if reference.problems:
+        for result in results:
+            result.message += "; the solution notebook fails some of its own tests (see the log)"
+    _write_results(assignment, results, out, feedback_format)
+    return results
+
+
+def _grade_all(assignment, reference, paths, reporter, *, jobs, sandbox, limits):
+    """Grades every submission, ``jobs`` at a time; results in the order of ``paths``."""
     names = student_names(paths, assignment.name)
     results: list[SubmissionResult | None] = [None] * len(paths)
     reporter.start_submissions()
@@ -274,9 +279,11 @@ def grade(
                 reporter.submission_finished(result, assignment.max_points)
     finally:
         reporter.close()
-    if reference.problems:
-        for result in results:
-            result.message += "; the solution notebook fails some of its own tests (see the log)"
+    return results
+
+
+def _write_results(assignment, results, out: Path, feedback_format: str) -> None:
+    """Writes the feedback files, ``hand_grading.csv`` and ``gradebook.csv`` into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     feedback_dir = out / "feedback"
     feedback_dir.mkdir(exist_ok=True)
@@ -288,7 +295,6 @@ def grade(
         )
     update_hand_grading(results, out / HAND_GRADING_FILE)
     write_gradebook(assignment, results, out / GRADEBOOK_FILE)
-    return results
 
 
 def write_feedback(folder: Path, file_name: str, text: str) -> str:
@@ -299,8 +305,6 @@ def write_feedback(folder: Path, file_name: str, text: str) -> str:
     try:
         (folder / file_name).write_text(text, encoding="utf-8")
     except (UnicodeEncodeError, OSError):
-        from keraslab.grading.gradebook import ascii_file_name
-
         file_name = ascii_file_name(file_name)
         (folder / file_name).write_text(text, encoding="utf-8")
     return f"{folder.name}/{file_name}"
@@ -319,14 +323,3 @@ def _submission_paths(submissions) -> list[Path]:
         raise ValueError(f"no submissions found in {[str(s) for s in submissions]!r}")
     return paths
 
-
-def configure_parser(parser) -> None:
-    from keraslab.grading import cli
-
-    cli.configure_grade_parser(parser)
-
-
-def main(args) -> int:
-    from keraslab.grading import cli
-
-    return cli.grade_main(args)

@@ -29,6 +29,8 @@ from keraslab.grading.scoring import QuestionResult
 HAND_GRADING_FILE = "hand_grading.csv"
 GRADEBOOK_FILE = "gradebook.csv"
 HAND_COLUMNS = ["student", "grade_id", "kind", "max_points", "points", "comment"]
+# A refusal names this many of the cells still waiting for hand grading, then counts the rest.
+SHOWN_WAITING = 10
 # nbgrader's course layout: submitted/STUDENT/ASSIGNMENT/NOTEBOOK.ipynb
 NBGRADER_STEPS = ("submitted", "autograded", "feedback")
 
@@ -77,7 +79,8 @@ class SubmissionResult:
         return [h.grade_id for h in self.hand if h.points is None]
 
 
-def _zero(assignment, reason: str) -> list[QuestionResult]:
+def zero_results(assignment, reason: str) -> list[QuestionResult]:
+    """No points for any question, for ``reason`` (a submission that was not graded)."""
     return [QuestionResult(q.grade_id, 0.0, q.points, reason) for q in assignment.questions]
 
 
@@ -311,7 +314,8 @@ def final_grades(grade_dirs, out: Path, *, allow_waiting: bool = False) -> list[
     if waiting and not allow_waiting:
         raise ValueError(
             f"{len(waiting)} cell(s) still wait for hand grading (fill in their points in "
-            f"{HAND_GRADING_FILE}): " + "; ".join(waiting[:10])
+            f"{HAND_GRADING_FILE}): " + "; ".join(waiting[:SHOWN_WAITING])
+            + (f"; and {len(waiting) - SHOWN_WAITING} more" if len(waiting) > SHOWN_WAITING else "")
         )
     rows = []
     for student in sorted(totals):

@@ -44,6 +44,8 @@ END_MARK_SCHEME = "=== END MARK SCHEME ==="
 
 CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
 MARKDOWN_STUB = "YOUR ANSWER HERE"
+# What placeholders say, in nbgrader's stubs and in courses' own ("ENTER YOUR CODE HERE").
+PLACEHOLDER_TEXTS = ("YOUR CODE HERE", "YOUR ANSWER HERE")
 
 # Marker kinds: the canonical marker lines, as instructors write them.
 MARKERS = {
@@ -362,12 +364,18 @@ class SecretText:
 ALL_MARKERS = tuple(marker for pair in MARKERS.values() for marker in pair)
 
 
+def is_placeholder(line: str) -> bool:
+    """A line that asks for the student's work (``# YOUR CODE HERE``, nbgrader's
+    ``# ... ENTER YOUR CODE HERE ...``, ``YOUR ANSWER HERE``): never secret."""
+    upper = line.upper()
+    return any(text in upper for text in PLACEHOLDER_TEXTS) or line in CODE_STUB
+
+
 def _is_distinctive(line: str) -> bool:
     return (
         len(line) >= MIN_SECRET_LINE_LENGTH
         and not _IMPORT_LINE.match(line)
-        and line not in CODE_STUB
-        and line != MARKDOWN_STUB
+        and not is_placeholder(line)
     )
 
 
@@ -390,12 +398,9 @@ def _raw_secret_regions(nb) -> list[list[str]]:
     return regions
 
 
-def public_text(nb) -> str:
-    """Everything a student may see of a notebook: sources without their secret regions,
-    and the notebook's and cells' metadata (outputs are not released)."""
-    pieces = strings_in({k: v for k, v in nb.get("metadata", {}).items() if k != "widgets"})
+def _public_sources(nb):
+    """``(cell, source)`` of every cell as students get it: without its secret regions."""
     for cell in nb.cells:
-        pieces += strings_in(cell.get("metadata", {}))
         source = cell_source(cell)
         try:
             if is_solution(cell):
@@ -405,15 +410,41 @@ def public_text(nb) -> str:
             source = clear_markers(source, "mark scheme")[0]
         except ValueError:
             source = ""  # unbalanced markers: `validate` reports them
+        yield cell, source
+
+
+def public_text(nb) -> str:
+    """Everything a student may see of a notebook: sources without their secret regions,
+    and the notebook's and cells' metadata (outputs are not released)."""
+    pieces = strings_in({k: v for k, v in nb.get("metadata", {}).items() if k != "widgets"})
+    for cell, source in _public_sources(nb):
+        pieces += strings_in(cell.get("metadata", {}))
         pieces.append(source)
     return "\n".join(pieces)
 
 
+def public_code(nb) -> str:
+    """The code students get: code cells without their secret regions (given code, the
+    visible part of tests, the code around answers)."""
+    return "\n".join(
+        source for cell, source in _public_sources(nb) if cell.get("cell_type") == "code"
+    )
+
+
 def shared_secret_lines(nb) -> list[str]:
-    """Lines of secret regions that the notebook also shows students elsewhere (instructions,
-    given code, a visible test): not secret, but maybe a leak the instructor did not mean."""
-    shown = public_text(nb)
-    return sorted({line for region in _raw_secret_regions(nb) for line in region if line in shown})
+    """Lines of secret regions that the notebook's instructions or metadata also show
+    students: not secret, but maybe a leak the instructor did not mean (a hint that gives the
+    answer away). A line that also stands in code students get (given code, a visible test)
+    is ordinary code, and a placeholder is no answer: neither is reported."""
+    shown, code = public_text(nb), public_code(nb)
+    return sorted(
+        {
+            line
+            for region in _raw_secret_regions(nb)
+            for line in region
+            if line in shown and line not in code
+        }
+    )
 
 
 def secret_regions(nb) -> list[list[str]]:

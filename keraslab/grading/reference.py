@@ -1,4 +1,4 @@
-"""Running notebooks in a scratch sandbox, and the solution's reference results (cached).
+"""The solution's reference results: its run, what went wrong in it, and their cache.
 
 The solution notebook runs once per assignment in a clean kernel, built the way a submission
 is; what its test cells record is the reference every submission is compared with. The
@@ -9,17 +9,14 @@ the problems are kept with the reference and reported once (nbgrader grades such
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
-from keraslab.grading import recording
-from keraslab.grading import sandbox as sandboxing
+from keraslab.grading import asserts, recording
 from keraslab.grading.assignment import Assignment, GradingSetupError, merge, plan
-from keraslab.grading.execute import execute_steps
-from keraslab.grading.scoring import Record, _part_problem, records_by_question
+from keraslab.grading.execute import run_notebook
+from keraslab.grading.scoring import Record, cell_ender, part_problem, records_by_question
 
-REFERENCE_FORMAT = 3
+REFERENCE_FORMAT = 4
 
 
 class Reference(dict):
@@ -37,40 +34,6 @@ class Reference(dict):
         self.checks = dict(checks or {})
 
 
-def _scratch_dir() -> Path:
-    # Short paths: Unix socket names are limited to about 100 bytes.
-    return Path(tempfile.mkdtemp(prefix="klg-"))
-
-
-def run_notebook(
-    cells,
-    submission_bytes: bytes | None,
-    submission_name: str,
-    *,
-    sandbox,
-    limits,
-    files=None,
-    names=None,
-):
-    """Runs merged cells in a fresh kernel; the submission and ``files`` (``{relative path:
-    file}``, the assignment's other files) lie in its working directory. ``names``
-    (`Assignment.names`) has plain asserts decided in the grader."""
-    steps = plan(cells, names)
-    scratch = _scratch_dir()
-    try:
-        workdir, _ = sandboxing.scratch_layout(scratch)
-        for relative, source in (files or {}).items():
-            target = workdir / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
-        if submission_bytes is not None:
-            (workdir / Path(submission_name).name).write_bytes(submission_bytes)
-        execution = execute_steps(steps, scratch, sandbox=sandbox, limits=limits)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    return steps, execution
-
-
 def run_solution(assignment: Assignment, *, sandbox, limits):
     """Runs the solution notebook in a clean kernel, built the way a submission is.
 
@@ -78,16 +41,17 @@ def run_solution(assignment: Assignment, *, sandbox, limits):
         `(steps, execution)`: the planned steps and, in `execution.results`, each step's
         status, error and outputs (stdout and stderr streams included), in the same order.
     """
-    merged = merge(assignment, assignment.solution.cells)
-    return run_notebook(
-        merged.cells,
+    steps = plan(merge(assignment, assignment.solution.cells).cells, assignment.names)
+    execution = run_notebook(
+        steps,
         None,
         assignment.name,
         sandbox=sandbox,
         limits=limits,
         files=assignment.files,
-        names=assignment.names,
+        ends_cell=cell_ender(assignment),
     )
+    return steps, execution
 
 
 def check_outcomes(assignment: Assignment, steps, execution) -> dict[str, list[list[bool]]]:
@@ -95,8 +59,6 @@ def check_outcomes(assignment: Assignment, steps, execution) -> dict[str, list[l
 
     Only checks that hold for the solution are enforced on students.
     """
-    from keraslab.grading import asserts
-
     outcomes: dict[str, list[list[bool]]] = {}
     for step, result in zip(steps, execution.results, strict=True):
         if step.kind == "cell":
@@ -123,7 +85,9 @@ def reference_problems(assignment: Assignment, steps, execution) -> list[str]:
             if result.status == "error" and first_raised is None:
                 first_raised = (step, result)
         else:
-            problem = _part_problem(step, result, execution)
+            problem = None if result.status == "skipped" else part_problem(
+                step, result, execution.message
+            )
         if problem:
             detail = f" ({result.error_name}: {result.error_value})" if result.error_name else ""
             cause = ""
@@ -140,9 +104,18 @@ def reference_problems(assignment: Assignment, steps, execution) -> list[str]:
     return problems
 
 
-def _read_cache(cache_file: Path, assignment: Assignment) -> Reference | None:
+def cache_file(assignment: Assignment, cache_dir) -> Path | None:
+    """Where the reference of this exact solution notebook is cached (`None`: no cache)."""
+    if cache_dir is None:
+        return None
+    return Path(cache_dir) / f"reference-{assignment.sha256[:24]}.json"
+
+
+def _read_cache(path: Path | None, assignment: Assignment) -> Reference | None:
+    if path is None or not path.exists():
+        return None
     try:
-        cached = json.loads(cache_file.read_text(encoding="utf-8"))
+        cached = json.loads(path.read_text(encoding="utf-8"))
         if cached.get("format") != REFERENCE_FORMAT or cached.get("sha256") != assignment.sha256:
             return None
         return Reference(
@@ -167,18 +140,42 @@ def _read_cache(cache_file: Path, assignment: Assignment) -> Reference | None:
         return None  # a damaged cache is recomputed
 
 
+def _write_cache(path: Path, assignment: Assignment, reference: Reference) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    records = {
+        gid: [
+            {
+                "key": r.key,
+                "value": recording.encode(r.value),
+                "atol": r.atol,
+                "rtol": r.rtol,
+                "description": r.description,
+                "hidden": r.hidden,
+            }
+            for r in items
+        ]
+        for gid, items in reference.items()
+    }
+    payload = {
+        "format": REFERENCE_FORMAT,
+        "sha256": assignment.sha256,
+        "problems": reference.problems,
+        "checks": reference.checks,
+        "records": records,
+    }
+    path.write_text(json.dumps(payload, sort_keys=True), encoding="utf-8")
+
+
 def cached_reference(assignment: Assignment, cache_dir) -> Reference | None:
     """The cached reference of this exact solution notebook, or `None`."""
-    if cache_dir is None:
-        return None
-    cache_file = Path(cache_dir) / f"reference-{assignment.sha256[:24]}.json"
-    return _read_cache(cache_file, assignment) if cache_file.exists() else None
+    return _read_cache(cache_file(assignment, cache_dir), assignment)
 
 
 def compute_reference(
     assignment: Assignment, *, cache_dir, sandbox, limits, run=None, strict: bool = True
 ) -> Reference:
-    """Runs the solution notebook in a clean kernel; returns its records per question.
+    """Runs the solution notebook in a clean kernel (unless its reference is cached); returns
+    its records per question.
 
     Args:
         run: an earlier `run_solution` result to use instead of running the notebook again.
@@ -189,10 +186,8 @@ def compute_reference(
         GradingSetupError: (``strict`` only) a cell of the solution notebook does not finish
             or a test part fails.
     """
-    cache_file = None
-    reference = cached_reference(assignment, cache_dir)
-    if cache_dir is not None:
-        cache_file = Path(cache_dir) / f"reference-{assignment.sha256[:24]}.json"
+    path = cache_file(assignment, cache_dir)
+    reference = _read_cache(path, assignment)
     if reference is None:
         steps, execution = run or run_solution(assignment, sandbox=sandbox, limits=limits)
         reference = Reference(
@@ -200,29 +195,8 @@ def compute_reference(
             reference_problems(assignment, steps, execution),
             check_outcomes(assignment, steps, execution),
         )
-        if cache_file is not None:
-            cache_file.parent.mkdir(parents=True, exist_ok=True)
-            payload = {
-                "format": REFERENCE_FORMAT,
-                "sha256": assignment.sha256,
-                "problems": reference.problems,
-                "checks": reference.checks,
-                "records": {
-                    gid: [
-                        {
-                            "key": r.key,
-                            "value": recording.encode(r.value),
-                            "atol": r.atol,
-                            "rtol": r.rtol,
-                            "description": r.description,
-                            "hidden": r.hidden,
-                        }
-                        for r in items
-                    ]
-                    for gid, items in reference.items()
-                },
-            }
-            cache_file.write_text(json.dumps(payload, sort_keys=True), encoding="utf-8")
+        if path is not None:
+            _write_cache(path, assignment, reference)
     if strict and reference.problems:
         raise GradingSetupError(reference.problems[0])
     return reference

@@ -9,9 +9,11 @@ assignment's other files (data, images) are copied next to the released notebook
 
 It refuses what nbgrader refuses: unbalanced markers, markers in cells of the wrong kind,
 metadata of nbgrader's schema 0, AUTOTEST directives (not implemented). A line of a solution,
-hidden test or mark scheme that the notebook also shows elsewhere (in the instructions, given
-code, a visible test) is not secret; it is reported as a possible leak, a warning, or an error
-with ``--strict``.
+hidden test or mark scheme that the notebook also shows elsewhere is not secret: where it
+stands in the instructions or metadata (a hint that gives the answer away) it is reported as a
+possible leak, a warning, or an error with ``--strict``; where it stands in code students get
+(given code, a visible test) it is ordinary code, and a placeholder (``# ... ENTER YOUR CODE
+HERE ...``) is no answer: neither is reported.
 
 Examples:
 
@@ -26,7 +28,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import warnings
 from pathlib import Path
 
@@ -38,6 +39,7 @@ from keraslab.grading import notebook as nbg
 
 COLAB_DIR = "exercises"
 BADGE_CELL_ID = "keraslab-colab-badge"
+CODE_FRONT_END_KEYS = ("execution", "collapsed", "scrolled", "ExecuteTime")
 INSTALL_CELL_ID = "keraslab-colab-install"
 
 
@@ -46,7 +48,7 @@ class ReleaseError(nbg.NotebookFormatError):
 
 
 class PossibleLeakWarning(UserWarning):
-    """Text of a secret region that the notebook also shows students elsewhere."""
+    """Text of a secret region that the notebook's instructions or metadata also show."""
 
 
 _IMPORTS_KERASLAB = re.compile(r"^\s*(import\s+keraslab\b|from\s+keraslab[\s.])", re.MULTILINE)
@@ -63,7 +65,7 @@ def imports_keraslab(nb) -> bool:
 def _possible_leak_message(name: str, lines: list[str]) -> str:
     return (
         f"notebook {name!r}: {len(lines)} line(s) of solution, hidden-test or mark-scheme text "
-        "also stand where students see them, so they are released: "
+        "also stand where students see them (instructions or metadata), so they are released: "
         + "; ".join(repr(line) for line in lines[:5])
         + ("" if len(lines) <= 5 else f" (and {len(lines) - 5} more)")
     )
@@ -160,47 +162,13 @@ def release_notebook(
     except nbg.NotebookFormatError as error:
         raise ReleaseError(str(error)) from None
     if not keep_hidden_tests:
-        shared = nbg.shared_secret_lines(nb)
-        if shared and strict:
-            raise ReleaseError(
-                _possible_leak_message(name, shared)
-                + ". Mark them as a solution, hidden test or mark scheme, or reword them."
-            )
-        if shared:
-            warnings.warn(_possible_leak_message(name, shared), PossibleLeakWarning, stacklevel=2)
+        _report_shared_lines(nb, name, strict)
     released = nbg.deep_copy(nb)
     cells = [
         cell for cell in released.cells if cell.get("id") not in (BADGE_CELL_ID, INSTALL_CELL_ID)
     ]
     for cell in cells:
-        cell.source = nbg.cell_source(cell)
-        if cell.cell_type == "code":
-            cell.outputs = []
-            cell.execution_count = None
-        if nbg.is_solution(cell):
-            # Images pasted into an answer are part of the answer.
-            cell.pop("attachments", None)
-        # Jupyter front-end state (scroll, collapse, timing) is noise in a release.
-        for key in ("execution", "collapsed", "scrolled", "ExecuteTime"):
-            cell.metadata.pop(key, None)
-        if nbg.is_solution(cell):
-            nbg.clear_solution(cell)
-        if nbg.is_test(cell) and not keep_hidden_tests:
-            nbg.clear_region(cell, "hidden tests")
-        if cell.cell_type == "markdown":
-            nbg.clear_region(cell, "mark scheme")
-        meta = nbg.nbgrader_metadata(cell)
-        if meta:
-            meta["schema_version"] = nbg.SCHEMA_VERSION
-            if nbg.is_grade(cell) or nbg.is_solution(cell) or nbg.is_locked(cell):
-                meta["checksum"] = nbg.compute_checksum(cell)
-                meta["cell_type"] = cell.cell_type  # as nbgrader's ComputeChecksums does
-        if nbg.is_locked(cell):
-            cell.metadata["deletable"] = False
-            cell.metadata["editable"] = False
-        elif nbg.is_solution(cell):
-            cell.metadata.pop("editable", None)
-            cell.metadata["deletable"] = False
+        _release_cell(cell, keep_hidden_tests)
     # Saved widget state is output in disguise; the cell toolbar is nbgrader's editing view.
     released.metadata.pop("widgets", None)
     released.metadata.pop("celltoolbar", None)
@@ -208,15 +176,63 @@ def release_notebook(
         cells = colab_cells(name, colab_dir) + cells
     released.cells = cells
     if not keep_hidden_tests:
-        found = leaks.notebook_leaks(released, nb)
-        if found:
-            raise ReleaseError(
-                f"notebook {name!r}: the release would still contain secret text: "
-                + "; ".join(repr(line) for line in found[:5])
-                + ("" if len(found) <= 5 else f" (and {len(found) - 5} more)")
-                + ". Mark it as a solution, hidden test or mark scheme, or reword it."
-            )
+        _refuse_leaks(released, nb, name)
     return released
+
+
+def _report_shared_lines(nb, name: str, strict: bool) -> None:
+    shared = nbg.shared_secret_lines(nb)
+    if shared and strict:
+        raise ReleaseError(
+            _possible_leak_message(name, shared)
+            + ". Mark them as a solution, hidden test or mark scheme, or reword them."
+        )
+    if shared:
+        # stacklevel: the warning names the caller of release_notebook.
+        warnings.warn(_possible_leak_message(name, shared), PossibleLeakWarning, stacklevel=3)
+
+
+def _release_cell(cell, keep_hidden_tests: bool) -> None:
+    """Turns one cell of a (copied) solution notebook into the student's, in place."""
+    cell.source = nbg.cell_source(cell)
+    if cell.cell_type == "code":
+        cell.outputs = []
+        cell.execution_count = None
+        # A code cell's output state (collapse, scroll, timing) is noise in a release; other
+        # cells keep all their metadata, as in nbgrader (its ClearOutput).
+        for key in CODE_FRONT_END_KEYS:
+            cell.metadata.pop(key, None)
+    if nbg.is_solution(cell):
+        # Images pasted into an answer are part of the answer.
+        cell.pop("attachments", None)
+        nbg.clear_solution(cell)
+    if nbg.is_test(cell) and not keep_hidden_tests:
+        nbg.clear_region(cell, "hidden tests")
+    if cell.cell_type == "markdown":
+        nbg.clear_region(cell, "mark scheme")
+    meta = nbg.nbgrader_metadata(cell)
+    if meta:
+        meta["schema_version"] = nbg.SCHEMA_VERSION
+        if nbg.is_grade(cell) or nbg.is_solution(cell) or nbg.is_locked(cell):
+            meta["checksum"] = nbg.compute_checksum(cell)
+            meta["cell_type"] = cell.cell_type  # as nbgrader's ComputeChecksums does
+    if nbg.is_locked(cell):
+        cell.metadata["deletable"] = False
+        cell.metadata["editable"] = False
+    elif nbg.is_solution(cell):
+        cell.metadata.pop("editable", None)
+        cell.metadata["deletable"] = False
+
+
+def _refuse_leaks(released, nb, name: str) -> None:
+    found = leaks.notebook_leaks(released, nb)
+    if found:
+        raise ReleaseError(
+            f"notebook {name!r}: the release would still contain secret text: "
+            + "; ".join(repr(line) for line in found[:5])
+            + ("" if len(found) <= 5 else f" (and {len(found) - 5} more)")
+            + ". Mark it as a solution, hidden test or mark scheme, or reword it."
+        )
 
 
 def collect_notebooks(paths) -> list[Path]:
@@ -343,100 +359,3 @@ def sync_differences(released: dict[Path, str], out_dir) -> list[str]:
         for extra in sorted(set(out_dir.glob("*.ipynb")) - set(released)):
             problems.append(f"{extra}: has no solution notebook")
     return problems
-
-
-def configure_parser(parser) -> None:
-    parser.add_argument(
-        "solutions", nargs="+", metavar="SOLUTIONS", help="solution notebooks or folders of them"
-    )
-    parser.add_argument(
-        "--out", required=True, help="folder for the student notebooks (e.g. exercises/)"
-    )
-    parser.add_argument(
-        "--check",
-        action="store_true",
-        help="write nothing; exit 1 if --out differs from a fresh release (CI sync check)",
-    )
-    parser.add_argument(
-        "--scan",
-        nargs="+",
-        metavar="PATH",
-        help="also search these files or folders (e.g. the built book) for secret text; exit 1 "
-        "if any is found",
-    )
-    parser.add_argument(
-        "--colab-dir",
-        default=COLAB_DIR,
-        help=f"repository folder the Colab badge links to (default: {COLAB_DIR})",
-    )
-    parser.add_argument(
-        "--no-colab", action="store_true", help="add neither the Colab badge nor the install cell"
-    )
-    parser.add_argument(
-        "--strict",
-        action="store_true",
-        help="refuse notebooks whose solution or hidden-test lines also stand in visible cells "
-        "(default: warn)",
-    )
-    parser.add_argument(
-        "--no-files",
-        action="store_true",
-        help="copy only notebooks, not the other files of the notebooks' folders",
-    )
-    parser.add_argument("--header", help="a notebook whose cells go first (nbgrader's header)")
-    parser.add_argument("--footer", help="a notebook whose cells go last (nbgrader's footer)")
-
-
-def main(args) -> int:
-    colab_dir = None if args.no_colab else args.colab_dir
-    try:
-        header = nbg.read_notebook(args.header) if args.header else None
-        footer = nbg.read_notebook(args.footer) if args.footer else None
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", PossibleLeakWarning)
-            released = release_files(
-                args.solutions,
-                args.out,
-                colab_dir=colab_dir,
-                strict=args.strict,
-                header=header,
-                footer=footer,
-                files=not args.no_files,
-            )
-        for warning in caught:
-            print(f"keraslab release: warning: {warning.message}", file=sys.stderr)
-    except (nbg.NotebookFormatError, FileNotFoundError) as error:
-        print(f"keraslab release: error: {error}", file=sys.stderr)
-        return 2
-    status = 0
-    if args.check:
-        problems = sync_differences(released, args.out)
-        for problem in problems:
-            print(f"keraslab release: {problem}", file=sys.stderr)
-        status = 1 if problems else 0
-        if not problems:
-            print(f"{args.out}: in sync with {len(released)} solution notebook(s)")
-    else:
-        Path(args.out).mkdir(parents=True, exist_ok=True)
-        for target, content in released.items():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, bytes):
-                target.write_bytes(content)
-                print(f"copied {target}")
-            else:
-                target.write_text(content, encoding="utf-8")
-                print(f"released {target}")
-    if args.scan:
-        try:
-            solutions = {path.name: nbg.read_notebook(path) for path in collect_notebooks(args.solutions)}
-            found = leaks.find_leaks(args.scan, solutions)
-        except (nbg.NotebookFormatError, OSError, ValueError) as error:
-            print(f"keraslab release: error: {error}", file=sys.stderr)
-            return 2
-        for leak in found:
-            print(f"keraslab release: leak: {leak}", file=sys.stderr)
-        if found:
-            status = 1
-        else:
-            print(f"no solution, hidden-test or instructor-only text in {', '.join(args.scan)}")
-    return status

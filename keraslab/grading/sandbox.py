@@ -9,9 +9,10 @@ namespaces, no capabilities, a new session (no terminal to inject keystrokes int
 with the grader. The executor stays outside and talks to the kernel over Unix sockets in the
 scratch directory, so nothing inside can see or signal the grader.
 
-Without bubblewrap the kernel is an ordinary process of the grader's user, started in the
-scratch ``work`` folder with a clean environment: limits still apply, but it can read any file that
-user can, so keep solutions out of its reach (or install bubblewrap).
+Bubblewrap runs on Linux only. Without it grading refuses (`SandboxUnavailable`, saying how
+to install it) unless the instructor asks for ``--sandbox none`` by name: then the kernel is an
+ordinary process of the grader's user, started in the scratch ``work`` folder with a clean
+environment; limits still apply, but it can read any file that user can, solutions included.
 
 Limits, set with ``prlimit`` on the kernel and inherited by everything it starts: address space
 (``RLIMIT_AS``: a memory bomb gets a `MemoryError` or dies), file size (``RLIMIT_FSIZE``) and no
@@ -88,15 +89,13 @@ class Limits:
 
 def _read_only_roots() -> list[str]:
     """Directories the kernel must be able to read: Python, its packages, keraslab."""
-    import keraslab
-
     roots = {sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable))}
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
         path = sysconfig.get_paths().get(key)
         if path:
             roots.add(path)
     # Only the package folder: its parent may hold solutions and tests.
-    roots.add(os.path.dirname(os.path.abspath(keraslab.__file__)))
+    roots.add(_package_dir())
     roots = sorted(os.path.realpath(r) for r in roots if r and os.path.isdir(r))
     kept: list[str] = []
     for root in roots:
@@ -115,7 +114,17 @@ def scratch_layout(scratch: Path) -> tuple[Path, Path]:
     workdir, runtime = Path(scratch) / "work", Path(scratch) / "kernel"
     workdir.mkdir(exist_ok=True)
     (runtime / "tmp").mkdir(parents=True, exist_ok=True)
+    package = runtime / "lib" / "keraslab"
+    if not package.is_symlink():
+        package.parent.mkdir(exist_ok=True)
+        package.symlink_to(_package_dir(), target_is_directory=True)
     return workdir, runtime
+
+
+def _package_dir() -> str:
+    import keraslab
+
+    return os.path.dirname(os.path.realpath(keraslab.__file__))
 
 
 def kernel_environment(runtime: Path) -> dict[str, str]:
@@ -125,6 +134,10 @@ def kernel_environment(runtime: Path) -> dict[str, str]:
             [os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]
         ),
         "HOME": str(runtime),
+        # The grader's own keraslab (a link to its package folder, which the sandbox mounts),
+        # so the kernel speaks the grader's recording protocol even when another copy is
+        # installed.
+        "PYTHONPATH": str(runtime / "lib"),
         "IPYTHONDIR": str(runtime / ".ipython"),
         "MPLCONFIGDIR": str(runtime / ".matplotlib"),
         "MPLBACKEND": "Agg",
@@ -211,11 +224,27 @@ def bwrap_problem() -> str | None:
     return None
 
 
+class SandboxUnavailable(RuntimeError):
+    """Grading was asked to run in a sandbox that this machine cannot give."""
+
+
+INSTALL_HINT = (
+    "install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap; Fedora: sudo dnf "
+    "install bubblewrap), or pass --sandbox none to grade without a sandbox (student code "
+    "can then read any file this user can, solutions included)"
+)
+
+
 def resolve_sandbox(choice: str) -> str:
     """Maps ``auto``/``bwrap``/``none`` to the sandbox that will be used.
 
-    ``auto`` uses bubblewrap when it is installed *and* works (containers may forbid the
-    namespaces it needs); ``bwrap`` raises `RuntimeError` when it cannot be used.
+    Grading fails closed: ``auto`` (the default) and ``bwrap`` both need a bubblewrap that is
+    installed *and* works here (containers may forbid the namespaces it needs; bubblewrap is
+    Linux only); only ``none``, asked for by name, grades without a sandbox.
+
+    Raises:
+        SandboxUnavailable: bubblewrap cannot be used (the message says how to install it).
+        ValueError: ``choice`` is none of the three.
     """
     if choice not in ("auto", "bwrap", "none"):
         raise ValueError(f"sandbox must be 'auto', 'bwrap' or 'none', got {choice!r}")
@@ -223,9 +252,9 @@ def resolve_sandbox(choice: str) -> str:
         return "none"
     problem = bwrap_problem()
     if problem is not None:
-        if choice == "bwrap":
-            raise RuntimeError(f"sandbox 'bwrap' requested but {problem}")
-        return "none"
+        raise SandboxUnavailable(
+            f"cannot grade in a sandbox (--sandbox {choice}): {problem}; {INSTALL_HINT}"
+        )
     return "bwrap"
 
 

@@ -13,15 +13,17 @@ import re
 from collections import defaultdict
 from typing import NamedTuple
 
+from keraslab.grading import asserts, protocol, recording
 from keraslab.grading import feedback as feedback_module
-from keraslab.grading import recording
-from keraslab.grading.assignment import _IDENTIFIER, Assignment
+from keraslab.grading.assignment import Assignment
 from keraslab.grading.execute import Execution, Step
 
 # Visible-test output kept per question for the feedback (which shows less still).
 MAX_VISIBLE_OUTPUT_CHARS = 100_000
 MAX_DESCRIPTION_CHARS = 300
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# An error's name as the feedback may show it (a student's exception class may be named anything).
+_ERROR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{0,80}$")
 
 
 class Record(NamedTuple):
@@ -38,12 +40,6 @@ class Record(NamedTuple):
 MALFORMED = Record("<malformed>", None, 0.0, 0.0)
 
 
-def _collect(outputs, mime):
-    return [
-        o["data"][mime] for o in outputs if isinstance(o.get("data"), dict) and mime in o["data"]
-    ]
-
-
 def _description(payload) -> str:
     text = payload.get("description") or ""
     if not isinstance(text, str):
@@ -57,7 +53,7 @@ def records_by_question(steps: list[Step], execution: Execution) -> dict[str, li
     for step, result in zip(steps, execution.results, strict=True):
         if step.kind == "cell":
             continue
-        for payload in _collect(result.outputs, recording.RECORD_MIME):
+        for payload in protocol.payloads(result.outputs, recording.RECORD_MIME):
             try:
                 key = payload["key"]
                 value = recording.decode(payload["value"])
@@ -84,50 +80,78 @@ class QuestionResult:
 
 
 def _error_label(name: str | None) -> str:
-    return name if name and _IDENTIFIER.match(name) else "an error"
+    return name if name and _ERROR_NAME.match(name) else "an error"
 
 
-def _part_problem(step: Step, result, execution: Execution) -> str | None:
-    """Why one part of a test cell does not count, or `None`."""
+def part_problem(step: Step, result, run_message: str = "") -> str | None:
+    """Why one part of a test cell does not count, or `None`; ``run_message`` says why the
+    run ended (for a part that never ran)."""
     where = "hidden tests" if step.kind == "hidden" else "visible tests"
     if result.status == "not-run":
-        return f"did not run ({execution.message})"
+        return f"did not run ({run_message})"
+    if result.status == "skipped":
+        return "did not run: an earlier part of the cell failed"
     if result.status == "died":
         return f"the kernel died during the {where}"
     if result.status == "timeout":
         return f"the {where} hit the time limit"
     if result.status == "error":
         return f"the {where} raised {_error_label(result.error_name)}"
-    if step.nonce not in [
-        str(p.get("nonce")) for p in _collect(result.outputs, recording.RECEIPT_MIME)
-    ]:
+    if not protocol.has_receipt(result.outputs, step.nonce):
         return f"the {where} did not run to their end (the kernel skipped or altered them)"
     return None
 
 
-def _check_problem(assignment, step: Step, result, reference_part) -> str | None:
-    """Why a part's asserts fail when the grader decides them, or `None`."""
-    if not step.checks or not reference_part or assignment.scope is None:
-        return None
-    from keraslab.grading import asserts
+def check_problem(assignment, step: Step, result, reference) -> str | None:
+    """Why a part's asserts fail when the grader decides them, or `None`.
 
-    held = reference_part[0]
+    Only the checks that held for the solution (``reference.checks``) are enforced.
+    """
+    held = getattr(reference, "checks", {}).get(step.grade_id, [])
+    if not step.checks or step.part >= len(held) or assignment.scope is None:
+        return None
     kept = asserts.kept_values(result.outputs, step.nonce)
     for number, check in enumerate(step.checks):
-        if number < len(held) and held[number]:
+        if number < len(held[step.part]) and held[step.part][number]:
             if asserts.decide(check, kept, assignment.scope) != asserts.PASS:
                 if step.kind == "hidden":
                     return "the hidden tests fail when the grader checks them"
-                return f"the visible tests fail when the grader checks line {check.line}"
+                line = step.first_line + check.line - 1
+                return f"the visible tests fail when the grader checks line {line}"
     return None
 
 
-def _visible_output(parts) -> str:
+def cell_ender(assignment, reference=None):
+    """``ends_cell`` for `keraslab.grading.execute.execute_steps`: a test cell ends at its
+    first part that fails, in the kernel or (given the solution's ``reference``) when the
+    grader decides its asserts."""
+
+    def ends_cell(step: Step, result) -> bool:
+        return (
+            part_problem(step, result) is not None
+            or check_problem(assignment, step, result, reference) is not None
+        )
+
+    return ends_cell
+
+
+def shown_steps(steps, execution: Execution) -> dict:
+    """The kernel's execution count of each test step -> what the student reads of it
+    (`keraslab.grading.feedback.Shown`), to show tracebacks in the cell's own lines."""
+    shown = {}
+    for step, result in zip(steps, execution.results, strict=True):
+        if step.is_test and result.execution_count is not None:
+            lines = None if step.kind == "hidden" else tuple((step.shown or "").split("\n"))
+            shown[result.execution_count] = feedback_module.Shown(lines, step.first_line)
+    return shown
+
+
+def _visible_output(parts, shown: dict) -> str:
     pieces, size = [], 0
     for step, result in parts:
         if step.kind != "visible":
             continue
-        text = feedback_module.output_text(result.outputs)
+        text = feedback_module.output_text(result.outputs, shown)
         pieces.append(text[: MAX_VISIBLE_OUTPUT_CHARS - size])
         size += len(pieces[-1])
         if size >= MAX_VISIBLE_OUTPUT_CHARS:
@@ -140,18 +164,18 @@ def score(
 ) -> list[QuestionResult]:
     """Points per question: every part ran, raised nothing, and every record matches."""
     student_records = records_by_question(steps, execution)
+    shown = shown_steps(steps, execution)
     parts = defaultdict(list)
     for step, result in zip(steps, execution.results, strict=True):
         if step.kind != "cell":
             parts[step.grade_id].append((step, result))
-    enforced = getattr(reference, "checks", {})
     results = []
     for question in assignment.questions:
         gid = question.grade_id
         reason = None
-        for ordinal, (step, result) in enumerate(parts.get(gid, [])):
-            reason = _part_problem(step, result, execution) or _check_problem(
-                assignment, step, result, enforced.get(gid, [])[ordinal : ordinal + 1]
+        for step, result in parts.get(gid, []):
+            reason = part_problem(step, result, execution.message) or check_problem(
+                assignment, step, result, reference
             )
             if reason:
                 break
@@ -165,7 +189,7 @@ def score(
                 0.0 if reason else question.points,
                 question.points,
                 reason or "passed",
-                _visible_output(parts.get(gid, [])),
+                _visible_output(parts.get(gid, []), shown),
             )
         )
     return results

@@ -34,3 +34,14 @@ def parse(source: str, mode: str = "exec") -> ast.AST:
                 if _SPURIOUS not in str(error) or attempt == _ATTEMPTS:
                     raise
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def parse_cell(source: str) -> ast.Module | None:
+    """A notebook cell's tree, as IPython would run it (magics turned into calls), or `None`
+    when it does not parse."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    try:
+        return parse(TransformerManager().transform_cell(source))
+    except (SyntaxError, ValueError):
+        return None

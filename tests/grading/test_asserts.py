@@ -129,3 +129,20 @@ def test_answers_taken_from_keraslab_itself_are_flagged():
     ]
     own = ["import numpy as np\ndef loss_noise(losses):\n    return np.std(np.diff(losses))"]
     assert assignments.keraslab_answers(assignment, own) == []
+
+
+def test_a_part_is_cut_after_each_assert_the_grader_decides():
+    code = "x = 1\nassert relu(x) == 1\nprint(x)\nassert relu(\n    x\n) == 1\n# done"
+    assert asserts.split(code, NAMES) == [
+        (1, "x = 1\nassert relu(x) == 1"),
+        (3, "print(x)\nassert relu(\n    x\n) == 1"),
+    ]
+    assert asserts.split("%time x = 1", NAMES) == [(1, "%time x = 1")]
+
+
+def test_instrumented_code_keeps_every_line_in_its_place():
+    code = "assert relu(\n    x\n) == 1\nprint(x)"
+    instrumented, (check,) = asserts.instrument(code, NONCE, NAMES)
+    lines = instrumented.split("\n")
+    assert len(lines) == 4 and lines[1:] == ["", "", "print(x)"]
+    assert check.line == 1

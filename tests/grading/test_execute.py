@@ -7,8 +7,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from keraslab.grading import grade as grading
 from keraslab.grading import sandbox as sandboxing
+from keraslab.grading.assignment import plan
 from keraslab.grading.execute import Step, execute_steps
 
 REPO = Path(__file__).resolve().parents[2]
@@ -57,7 +57,7 @@ def test_hidden_tests_inside_a_block_run_whole_and_hidden():
         "check()"
     )
     cell.metadata["nbgrader"] = {"grade": True, "grade_id": "t", "points": 1, "schema_version": 3}
-    steps = grading.plan([cell])
+    steps = plan([cell])
     assert [s.kind for s in steps] == ["hidden"]
     assert "BEGIN HIDDEN" not in steps[0].source and "assert 1 + 1 == 2" in steps[0].source
     assert steps[0].source.rstrip().endswith(f'.receipt("{steps[0].nonce}")')
@@ -68,7 +68,7 @@ def test_visible_and_hidden_parts_are_separate_steps_with_fresh_nonces():
         "a = 1\n### BEGIN HIDDEN TESTS\nassert a == 1\n### END HIDDEN TESTS\nprint(a)"
     )
     cell.metadata["nbgrader"] = {"grade": True, "grade_id": "t", "points": 1, "schema_version": 3}
-    first, second = grading.plan([cell]), grading.plan([cell])
+    first, second = plan([cell]), plan([cell])
     assert [s.kind for s in first] == ["visible", "hidden", "visible"]
     nonces = {s.nonce for s in first} | {s.nonce for s in second}
     assert len(nonces) == 6

@@ -17,6 +17,9 @@ from keraslab import cli
 from keraslab.grading import grade as grading
 from keraslab.grading import notebook as nbg
 from keraslab.grading import sandbox as sandboxing
+from keraslab.grading.assignment import Assignment, GradingSetupError
+from keraslab.grading.gradebook import student_names
+from tests.grading.fixtures import SANDBOX
 from tests.grading.fixtures import notebooks as fx
 
 HAS_BWRAP = sandboxing.bwrap_problem() is None
@@ -88,6 +91,7 @@ def graded(workspace):
         root / "grades",
         jobs=2,
         limits=LIMITS,
+        sandbox=SANDBOX,
         progress=PROGRESS,
     )
     return {r.student: r for r in results}
@@ -240,6 +244,8 @@ def test_regrading_gives_the_same_rows_and_html_feedback(workspace, graded, caps
             "2G",
             "--feedback",
             "html",
+            "--sandbox",
+            SANDBOX,
             "--no-progress",
         ]
     )
@@ -259,7 +265,7 @@ def test_reference_is_cached_by_notebook_hash(workspace, graded):
     root, solution, _ = workspace
     cached = list((root / "grades" / ".reference-cache").glob("reference-*.json"))
     assert len(cached) == 1
-    assignment = grading.Assignment.from_path(solution)
+    assignment = Assignment.from_path(solution)
     assert assignment.sha256[:24] in cached[0].name
 
 
@@ -272,7 +278,9 @@ def test_solution_that_fails_its_own_tests_is_graded_anyway_and_reported_once(tm
     fx.write(fx.released_notebook(), alice)
     fx.write(fx.build_submission(fx.SUBMISSIONS[0]), bob)
     log = io.StringIO()
-    results = grading.grade([alice, bob], broken, tmp_path / "out", limits=LIMITS, progress=log)
+    results = grading.grade(
+        [alice, bob], broken, tmp_path / "out", limits=LIMITS, sandbox=SANDBOX, progress=log
+    )
     by_name = {r.student: r for r in results}
     # The source's relu fails its own visible test; the questions it does not touch are graded
     # as usual (relu_test is compared with what the broken source recorded).
@@ -287,9 +295,15 @@ def test_solution_that_fails_its_own_tests_is_graded_anyway_and_reported_once(tm
     # On request it is refused, naming the cause: a solution cell that raises.
     nb.cells[2].source = "import numpy as np\nraise RuntimeError('setup broke')"
     fx.write(nb, broken)
-    with pytest.raises(grading.GradingSetupError, match="raised RuntimeError: setup broke"):
+    with pytest.raises(GradingSetupError, match="raised RuntimeError: setup broke"):
         grading.grade(
-            [alice], broken, tmp_path / "out2", limits=LIMITS, progress=False, strict=True
+            [alice],
+            broken,
+            tmp_path / "out2",
+            limits=LIMITS,
+            sandbox=SANDBOX,
+            progress=False,
+            strict=True,
         )
     assert (
         cli.main(
@@ -301,6 +315,8 @@ def test_solution_that_fails_its_own_tests_is_graded_anyway_and_reported_once(tm
                 "--out",
                 str(tmp_path / "out2"),
                 "--strict",
+                "--sandbox",
+                SANDBOX,
                 "--no-progress",
             ]
         )
@@ -371,9 +387,9 @@ def test_fallback_without_sandbox_and_notebook_deadline(workspace, graded):
 
 
 def test_student_names_come_from_files_or_their_folders():
-    assert grading.student_names(["a/x.ipynb", "b/y.ipynb"]) == ["x", "y"]
-    assert grading.student_names(["alice/hw.ipynb", "bob/hw.ipynb"]) == ["alice", "bob"]
-    assert grading.student_names(["s/hw.ipynb", "s/hw.ipynb"]) == ["hw", "hw-2"]
+    assert student_names(["a/x.ipynb", "b/y.ipynb"]) == ["x", "y"]
+    assert student_names(["alice/hw.ipynb", "bob/hw.ipynb"]) == ["alice", "bob"]
+    assert student_names(["s/hw.ipynb", "s/hw.ipynb"]) == ["hw", "hw-2"]
 
 
 def test_heavy_output_is_dropped_but_never_the_receipts(graded):
@@ -448,8 +464,10 @@ def test_course_solution_scores_full_marks_and_its_release_zero(solution, tmp_pa
     released.write_text(
         nbg.notebook_text(releasing.release_notebook(nbg.read_notebook(solution), solution.name))
     )
-    results = grading.grade([solution, released], solution, tmp_path / "out", progress=False)
+    results = grading.grade(
+        [solution, released], solution, tmp_path / "out", sandbox=SANDBOX, progress=False
+    )
     by_name = {r.student: r for r in results}
-    assignment = grading.Assignment.from_path(solution)
+    assignment = Assignment.from_path(solution)
     assert by_name[solution.stem].total == assignment.max_points
     assert (by_name["unanswered"].status, by_name["unanswered"].total) == ("ok", 0)

@@ -16,6 +16,7 @@ from keraslab import cli
 from keraslab.grading import grade as grading
 from keraslab.grading import release as releasing
 from keraslab.grading import sandbox as sandboxing
+from tests.grading.fixtures import SANDBOX
 from tests.grading.fixtures import nbgrader_course as course
 
 LIMITS = sandboxing.Limits(cell_timeout=10, notebook_timeout=60, memory=2 * 1024**3)
@@ -70,6 +71,7 @@ def problem1_graded(course_dir):
         source / "problem1.ipynb",
         root / "grades" / "problem1",
         limits=LIMITS,
+        sandbox=SANDBOX,
         progress=log,
     )
     return {r.student: r for r in results}, log.getvalue()
@@ -83,6 +85,7 @@ def problem2_graded(course_dir):
         source / "problem2.ipynb",
         root / "grades" / "problem2",
         limits=LIMITS,
+        sandbox=SANDBOX,
         progress=False,
     )
     return {r.student: r for r in results}
@@ -167,6 +170,7 @@ def test_hand_grading_csv_then_one_final_export(course_dir, problem1_graded, pro
         source / "problem1.ipynb",
         grades / "problem1",
         limits=LIMITS,
+        sandbox=SANDBOX,
         progress=False,
     )
     kept = {(r["student"], r["grade_id"]): r["points"] for r in _rows(hand)}

@@ -18,10 +18,11 @@ import pytest
 
 from keraslab import cli
 from keraslab.grading import feedback
-from keraslab.grading import grade as grading
 from keraslab.grading import gradebook as gradebooks
 from keraslab.grading import notebook as nbg
 from keraslab.grading import release as releasing
+from keraslab.grading.assignment import Assignment, GradingSetupError
+from keraslab.grading.gradebook import student_names
 from tests.grading.fixtures import nbgrader_course as course
 
 
@@ -122,7 +123,7 @@ def test_header_and_footer_notebooks_frame_the_release(tmp_path, capsys):
 
 def test_task_cells_and_answers_graded_by_hand_are_counted_separately(tmp_path):
     path = course.write(course.problem1(), tmp_path / "problem1.ipynb")
-    assignment = grading.Assignment.from_path(path)
+    assignment = Assignment.from_path(path)
     assert [q.grade_id for q in assignment.questions] == [
         "correct_squares",
         "squares_hidden",
@@ -130,7 +131,7 @@ def test_task_cells_and_answers_graded_by_hand_are_counted_separately(tmp_path):
     ]
     assert (assignment.max_points, assignment.manual_max, assignment.task_max) == (3, 3, 4)
     assert assignment.total_max == 10
-    manual_only = grading.Assignment.from_path(
+    manual_only = Assignment.from_path(
         course.write(course.problem2(), tmp_path / "problem2.ipynb")
     )
     assert (manual_only.questions, manual_only.manual) == ([], {"essay": 2.0})
@@ -169,7 +170,7 @@ def test_student_names_follow_nbgrader_layout_and_stay_apart():
         "submitted/hacker/ps1/problem1.ipynb",
         "submitted/hacker/ps1/problem2.ipynb",
     ]
-    assert grading.student_names(paths, "problem1.ipynb") == [
+    assert student_names(paths, "problem1.ipynb") == [
         "bitdiddle",
         "hacker",
         "hacker (problem2)",
@@ -196,7 +197,7 @@ def test_assignment_files_never_include_submissions_or_grades(tmp_path):
         (source / folder / name).write_text("{}")
         (source / folder / "notes.txt").write_text("other students' work")
     assert sorted(releasing.assignment_files(source)) == ["data.txt", "images/jupyter.png"]
-    assignment = grading.Assignment.from_path(source / "problem1.ipynb", files=False)
+    assignment = Assignment.from_path(source / "problem1.ipynb", files=False)
     assert assignment.files == {}
 
 
@@ -204,8 +205,8 @@ def test_grading_refuses_autotest_notebooks_with_a_reason(tmp_path):
     autotest = course.problem1()
     autotest.cells[2].source = "### AUTOTEST squares(1)"
     path = course.write(autotest, tmp_path / "auto.ipynb")
-    with pytest.raises(grading.GradingSetupError, match="AUTOTEST directives are not supported"):
-        grading.Assignment.from_path(path)
+    with pytest.raises(GradingSetupError, match="AUTOTEST directives are not supported"):
+        Assignment.from_path(path)
 
 
 def test_final_export_refuses_points_out_of_range_and_missing_gradebooks(tmp_path):

@@ -29,10 +29,16 @@ from pathlib import Path
 
 import pytest
 
-from keraslab.grading import grade as grading
 from keraslab.grading import notebook as nbg
 from keraslab.grading import release as releasing
 from keraslab.grading import sandbox as sandboxing
+from keraslab.grading.assignment import Assignment, GradingSetupError, merge, plan
+from keraslab.grading.execute import run_notebook
+from keraslab.grading.grade import grade_submission
+from keraslab.grading.gradebook import SubmissionResult
+from keraslab.grading.reference import compute_reference, run_solution
+from keraslab.grading.scoring import cell_ender, score
+from tests.grading.fixtures import SANDBOX
 
 REPO = Path(__file__).resolve().parents[2]
 SOLUTIONS = sorted(
@@ -70,38 +76,45 @@ class Outcome:
     max_points: float
     solution: list  # QuestionResult per autograded question
     solution_steps: list  # (Step, StepResult) of the solution's run
-    released: grading.SubmissionResult | None = None
+    released: SubmissionResult | None = None
     error: str | None = None
 
 
 def _grade_one(path: Path, scratch: Path) -> Outcome:
-    sandbox = sandboxing.resolve_sandbox("auto")
+    sandbox = SANDBOX
     lab = path in LABS
     try:
-        assignment = grading.Assignment.from_path(path)
+        assignment = Assignment.from_path(path)
         # A lab trains models for a minute: its reference run is also scored as the solution's
         # submission (its hidden tests are pure functions, deterministic by construction).
-        run = grading.run_solution(assignment, sandbox=sandbox, limits=LIMITS) if lab else None
-        reference = grading.compute_reference(
+        run = run_solution(assignment, sandbox=sandbox, limits=LIMITS) if lab else None
+        reference = compute_reference(
             assignment, cache_dir=None, sandbox=sandbox, limits=LIMITS, run=run
         )
-    except grading.GradingSetupError as error:
+    except GradingSetupError as error:
         return Outcome(path.name, 0.0, [], [], error=str(error))
     if lab:
         steps, execution = run
     else:
         # The solution as a student would submit it: run top to bottom, scored like any submission.
         raw = path.read_bytes()
-        merged = grading.merge(assignment, nbg.parse_notebook(raw.decode("utf-8")).cells)
-        steps, execution = grading.run_notebook(
-            merged.cells, raw, path.name, sandbox=sandbox, limits=LIMITS
+        merged = merge(assignment, nbg.parse_notebook(raw.decode("utf-8")).cells)
+        steps = plan(merged.cells, assignment.names)
+        execution = run_notebook(
+            steps,
+            raw,
+            path.name,
+            sandbox=sandbox,
+            limits=LIMITS,
+            files=assignment.files,
+            ends_cell=cell_ender(assignment, reference),
         )
-    solution = grading.score(assignment, steps, execution, reference)
+    solution = score(assignment, steps, execution, reference)
     # The student's copy, unanswered.
     released = scratch / path.stem / path.name
     released.parent.mkdir(parents=True)
     nbg.write_notebook(releasing.release_notebook(nbg.read_notebook(path), path.name), released)
-    result = grading.grade_submission(
+    result = grade_submission(
         assignment, reference, released, "unanswered", sandbox=sandbox, limits=LIMITS
     )
     return Outcome(
