@@ -1,10 +1,11 @@
 """Every package the course's code imports is declared in pyproject.toml for the install that runs
 that code.
 
-Each install runs some of the code: the core dependencies run the library (with the TensorFlow
-the user picks: the `cpu` or `gpu` extra, or Colab's own), `grade` the release and grading
-tools and the solution notebooks' hidden tests, `lab` the exercise notebooks a student opens
-locally, `book` the book tools, the book's Sphinx extension and the code cells of its pages.
+Each install runs some of the code: the core dependencies run the library and, in Colab, the
+exercise notebooks (with the TensorFlow the user picks: the `cpu` or `gpu` extra, or Colab's
+own); `grade` the release and grading tools and the solution notebooks' hidden tests; `lab` the
+exercise notebooks a student opens locally; `book` the book tools, the book's Sphinx extension
+and the code cells of its pages.
 The imports are read statically (ast) from every module and notebook, including imports inside
 functions, and followed through keraslab's own modules: a grading module that imports
 `keraslab._project` needs whatever `_project` imports. An import inside `try: ... except
@@ -12,8 +13,8 @@ ImportError` is optional and not counted. Which distribution provides an import 
 the installed environment (`importlib.metadata.packages_distributions`), so `yaml` is PyYAML
 and `sklearn` scikit-learn as pip itself sees them.
 
-The real-environment check is CI's `instructor` and `colab` steps (.ci/run): they install an
-extra alone, or keraslab over Colab's versions, and run the code.
+The real-environment checks are CI's steps that install keraslab as users do (.ci/run:
+`instructor`, `colab`, `student`) and run the code there.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ PACKAGE = REPO / "keraslab"
 
 # What each install runs: (extras, code). Code is a list of (folder or glob, kind).
 INSTALLS = {
-    "core": ((), [("keraslab", "package")]),
+    # Colab: keraslab with no extra over Colab's image, running the exercises.
+    "core": ((), [("keraslab", "package"), ("exercises/*.ipynb", "ipynb")]),
     "cpu": (("cpu",), [("keraslab", "package")]),
     "gpu": (("gpu",), [("keraslab", "package")]),
     "grade": (("cpu", "grade"), [("keraslab/grading", "package"), ("solutions/*.ipynb", "ipynb")]),

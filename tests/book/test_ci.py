@@ -26,7 +26,7 @@ def _workflow() -> dict:
 
 def test_ci_run_does_what_the_readme_and_the_issue_ask():
     text = CI_RUN.read_text()
-    assert _ci_steps() == ["tests", "book", "check", "scan"]
+    assert _ci_steps() == ["tests", "book", "check", "scan", "colab", "instructor", "student"]
     for command in ("./dev.sh test", ".venv/bin/keraslab book build", ".venv/bin/keraslab book check",
                     ".venv/bin/keraslab release solutions --out exercises --check --scan exercises "
                     "book/_build/html"):
@@ -57,3 +57,49 @@ def test_the_workflow_publishes_the_student_edition_from_main_only():
     assert "refs/heads/main" in publish["if"]
     assert publish["permissions"] == {"pages": "write", "id-token": "write"}
     assert any(s.get("uses", "").startswith("actions/deploy-pages") for s in publish["steps"])
+
+
+def _function(name: str) -> str:
+    """The body of a shell function of .ci/run."""
+    match = re.search(rf"^{name}\(\) \{{\n(.*?)^\}}$", CI_RUN.read_text(), re.M | re.S)
+    assert match, f".ci/run has no function {name}"
+    return match.group(1)
+
+
+def test_the_colab_step_installs_colabs_versions_first_then_keraslab_as_colab_does():
+    body = _function("colab_step")
+    image = body.index("pip install -q -r constraints-colab.txt")
+    keraslab = body.index("pip install -q -c constraints-colab.txt .\n")
+    assert image < keraslab, "Colab's packages are there before keraslab is installed"
+    assert "pip show -q tensorflow" in body, "a second TensorFlow next to Colab's is refused"
+    for command in ("-m pytest tests/layers", "keraslab\" run lab1 --fast --offline"):
+        assert command in body, command
+    assert 'for notebook in "${EXERCISES[@]}"' in body and "grade_against_itself" in body
+    grade = _function("grade_against_itself")
+    assert 'grade "$3" --against "$3"' in grade and "expect_grades.py" in grade and "=full" in grade
+
+
+def test_the_colab_constraints_pin_colabs_tensorflow_and_keras_and_say_where_they_were_read():
+    text = (REPO / "constraints-colab.txt").read_text()
+    pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)$", text, re.M))
+    assert pins["tensorflow-cpu"] == "2.20.0" and pins["keras"] == "3.13.2" and "PyYAML" in pins
+    assert "tensorflow" not in pins, "tensorflow-cpu stands for Colab's tensorflow on CI"
+    assert re.search(r"Read on \d{4}-\d\d-\d\d from", text)
+    assert re.search(r"googlecolab/backend-info at commit [0-9a-f]{40}", text)
+
+
+def test_each_user_install_has_its_own_venv_that_git_ignores():
+    text = CI_RUN.read_text()
+    venvs = re.findall(r"\$\(ci_venv ([a-z]+) ", text)
+    assert sorted(venvs) == ["colab", "instructor", "student"]
+    assert "local venv=.ci-venvs/$1" in _function("ci_venv")
+    ignored = (REPO / ".gitignore").read_text().splitlines()
+    assert ".ci-venvs/" in ignored
+
+
+def test_the_instructor_step_installs_the_grading_extra_only_then_releases_and_grades():
+    body = _function("instructor_step")
+    installs = re.findall(r"pip install (.*)", body)
+    assert len(installs) == 1 and '".[cpu,grade]"' in installs[0], installs
+    assert body.index("keraslab\" release solutions") < body.index("keraslab\" grade ")
+    assert "unanswered=zero solved=full" in body
