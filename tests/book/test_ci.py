@@ -103,3 +103,30 @@ def test_the_instructor_step_installs_the_grading_extra_only_then_releases_and_g
     assert len(installs) == 1 and '".[cpu,grade]"' in installs[0], installs
     assert body.index("keraslab\" release solutions") < body.index("keraslab\" grade ")
     assert "unanswered=zero solved=full" in body
+
+
+def test_the_colab_constraints_cover_keraslabs_dependencies_within_their_ranges():
+    """Each core dependency is pinned at Colab's version, or named as one Colab lacks; each pin
+    lies in the range pyproject asks for (else the colab step's pip would refuse it)."""
+    from packaging.requirements import Requirement
+
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    def norm(name):
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    text = (REPO / "constraints-colab.txt").read_text()
+    pins = {norm(n): v for n, v in re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)$", text, re.M)}
+    lacking = re.search(r"Colab does not preinstall[^:]*:\n# (.*)\.$", text, re.M)
+    assert lacking, "constraints-colab.txt names the dependencies Colab lacks"
+    lacking = {norm(n.strip()) for n in lacking.group(1).split(",")}
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    for line in pyproject["project"]["dependencies"]:
+        requirement = Requirement(line)
+        name = norm(requirement.name)
+        assert (name in pins) != (name in lacking), f"{name}: pin it at Colab's version or name it"
+        if name in pins:
+            assert requirement.specifier.contains(pins[name]), (line, pins[name])
