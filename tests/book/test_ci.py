@@ -103,6 +103,16 @@ def test_the_instructor_step_installs_the_grading_extra_only_then_releases_and_g
     assert len(installs) == 1 and '".[cpu,grade]"' in installs[0], installs
     assert body.index("keraslab\" release solutions") < body.index("keraslab\" grade ")
     assert "unanswered=zero solved=full" in body
+    assert 'keraslab" gradebook' in body
+
+
+def test_each_user_install_imports_every_module_it_runs_from_outside_the_checkout():
+    """Module-level imports in a real install, beside the static check of every import."""
+    wanted = {"colab_step": "--skip keraslab.book", "instructor_step": "--skip keraslab.book",
+              "student_step": "--skip keraslab.grading --skip keraslab.book"}
+    for function, skip in wanted.items():
+        body = _function(function)
+        assert re.search(r'\(cd "\$tmp" && [^)]*import_all\.py" ' + re.escape(skip) + r"\)", body), function
 
 
 def test_the_colab_constraints_cover_keraslabs_dependencies_within_their_ranges():
