@@ -72,6 +72,7 @@ def test_the_colab_step_installs_colabs_versions_first_then_keraslab_as_colab_do
     keraslab = body.index("pip install -q -c constraints-colab.txt .\n")
     assert image < keraslab, "Colab's packages are there before keraslab is installed"
     assert "pip show -q tensorflow" in body, "a second TensorFlow next to Colab's is refused"
+    assert "pip check" in body
     for command in ("-m pytest tests/layers", "keraslab\" run lab1 --fast --offline"):
         assert command in body, command
     assert 'for notebook in "${EXERCISES[@]}"' in body and "grade_against_itself" in body
