@@ -3,18 +3,19 @@
 #   ./dev.sh book [--instructor]   set up, then build the textbook site into book/_build/html
 #   ./dev.sh test [PYTEST ARGS]    set up, then run ruff and the test suite
 #   ./dev.sh setup                 only set up (.venv with keraslab and every extra; apt tools)
+#   ./dev.sh tools                 only the apt tools (for CI steps that bring their own venv)
 set -euo pipefail
 cd "$(dirname "$0")"
 VENV=${KERASLAB_VENV:-.venv}
 
 find_python() {
-  for candidate in python3.11 python3.12 python3.10 python3; do
+  for candidate in python3.11 python3.12 python3.13 python3.10 python3; do
     if command -v "$candidate" >/dev/null 2>&1 &&
-      "$candidate" -c 'import sys; sys.exit(not (3, 10) <= sys.version_info[:2] < (3, 13))'; then
+      "$candidate" -c 'import sys; sys.exit(not (3, 10) <= sys.version_info[:2] < (3, 14))'; then
         echo "$candidate"; return 0
     fi
   done
-  echo "dev.sh: Python 3.10-3.12 is required (TensorFlow 2.21 has no wheels for others)" >&2
+  echo "dev.sh: Python 3.10-3.13 is required (TensorFlow 2.21 has no wheels for others)" >&2
   return 1
 }
 
@@ -54,10 +55,11 @@ cmd=${1:-help}
 [ $# -gt 0 ] && shift
 case "$cmd" in
   setup) setup ;;
+  tools) apt_tools ;;
   book) setup; exec "$VENV/bin/keraslab" book build "$@" ;;
   test)
     setup
     "$VENV/bin/ruff" check keraslab tests benchmarks
     exec "$VENV/bin/python" -m pytest "$@" ;;
-  *) sed -n '2,6p' "$0"; exit 2 ;;
+  *) sed -n '2,7p' "$0"; exit 2 ;;
 esac
