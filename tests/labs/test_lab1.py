@@ -65,6 +65,37 @@ def test_the_page_design_and_values_hold_on_the_committed_results():
 
     results = load_results(Path(__file__).resolve().parents[2] / "book" / "labs" / "results" / "lab1")
     lab1.check(results)  # the design the page states
+    lab1.check_discussion(results)  # the statements its discussion makes in words
     values = lab1.page_values(results)
     assert values["lab1_seeds"] == str(lab1.REPEATS["cpu"]) and values["lab1_train_size"] == "20,000"
     assert values["lab1_he_verdict"] in ("reproduced", "not reproduced", "inconclusive", "not testable at this scale")
+
+
+def _gradient_runs(name, ratios_after_epoch1):
+    return [{"name": f"{name}-r{k}", "diagnostics": {"gradients": [
+        {"epoch": 0, "norms": {"dense_1": 1.0, "output": 1.0}},
+        {"epoch": 1, "norms": {"dense_1": ratio, "output": 1.0 if ratio == ratio else 0.0}}]}}
+        for k, ratio in enumerate(ratios_after_epoch1)]
+
+
+def test_a_dead_networks_undefined_ratio_is_named_not_skipped_silently():
+    from keraslab.train.results import group_repeats
+
+    nan = float("nan")
+    runs = (_gradient_runs("small_random-tanh", [1e-4, 2e-4]) + _gradient_runs("small_random-relu", [nan, 1e-6])
+            + _gradient_runs("he-tanh", [1.5, 2.0]) + _gradient_runs("he-relu", [1.4, 1.9]))
+    verdict = lab1._judge_vanishing(group_repeats(runs))
+    assert verdict.status == "reproduced" and "small_random-relu 1 seed(s)" in verdict.evidence
+    every_seed_dead = runs[:2] + _gradient_runs("small_random-relu", [nan, nan]) + runs[4:]
+    assert lab1._judge_vanishing(group_repeats(every_seed_dead)).status == "not reproduced"
+
+
+def test_every_value_the_page_shows_is_one_the_lab_glues():
+    import re
+    from pathlib import Path
+
+    from keraslab.train.results import load_results
+
+    root = Path(__file__).resolve().parents[2] / "book" / "labs"
+    used = set(re.findall(r"\{glue:text\}`(\w+)`", (root / "lab1.md").read_text()))
+    assert used and used <= set(lab1.page_values(load_results(root / "results" / "lab1")))
