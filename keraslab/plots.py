@@ -10,17 +10,90 @@ result files without training again.
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+
+# The PNG text key that carries a figure's description; the book uses it as the image's alt text.
+DESCRIPTION_KEY = "Description"
+
+
+def _panel_kinds(ax) -> list[str]:
+    kinds = []
+    if any(len(line.get_xdata()) > 1 for line in ax.get_lines()):
+        kinds.append("line plot")
+    if any(type(p).__name__ == "Rectangle" for p in ax.patches):
+        kinds.append("bar chart")
+    if ax.collections:
+        kinds.append("scatter plot")
+    if ax.images:
+        kinds.append("image")
+    return kinds or ["panel"]
+
+
+def _describe_panel(ax) -> str:
+    text = " and ".join(_panel_kinds(ax))
+    ylabel, xlabel = ax.get_ylabel().strip(), ax.get_xlabel().strip()
+    if ylabel:
+        text += f" of {ylabel}"
+        if ax.get_yscale() != "linear":
+            text += f" ({ax.get_yscale()} scale)"
+    if xlabel:
+        text += f" against {xlabel}"
+    title = " ".join(ax.get_title(loc).strip() for loc in ("left", "center", "right")).strip()
+    if title:
+        text = f"{title}: {text}"
+    legend = ax.get_legend()
+    labels = [t.get_text() for t in legend.get_texts()] if legend is not None else []
+    if labels:
+        text += "; " + ", ".join(labels)
+    return " ".join(text.split())
+
+
+def describe(fig) -> str:
+    """A description of a figure from what it shows, for its alt text: the figure's title, then
+    for each panel its title, kind (line plot, bar chart, ...), axes and legend entries."""
+    panels = [ax for ax in fig.get_axes() if ax.get_visible() and ax.axison
+              and ax.get_label() != "<colorbar>"]
+    suptitle = fig.get_suptitle().strip() if hasattr(fig, "get_suptitle") else ""
+    described = [_describe_panel(ax) for ax in panels]
+    if len(described) == 1:
+        body = described[0]
+    else:
+        body = f"{len(described)} panels: " + "; ".join(
+            f"({i}) {text}" for i, text in enumerate(described, start=1))
+    text = f"Figure: {suptitle}. {body}" if suptitle else f"Figure: {body}"
+    return " ".join(text.split())
+
+
+def png_bytes(fig) -> bytes:
+    """The figure as PNG, its description (:func:`describe`) stored in the file."""
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight",
+                metadata={DESCRIPTION_KEY: describe(fig)})
+    return buffer.getvalue()
+
+
+def show(fig):
+    """Displays a figure in a notebook as a PNG that carries its description (the book's alt
+    text), and closes it if pyplot holds it (so it is not shown a second time)."""
+    from IPython.display import Image, display
+
+    display(Image(data=png_bytes(fig)))
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None and getattr(fig, "number", None) in pyplot.get_fignums():
+        pyplot.close(fig)
 
 
 def _save(fig, path):
     if path is not None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, format="png", dpi=110, bbox_inches="tight")
+        path.write_bytes(png_bytes(fig))
     return fig
 
 

@@ -9,6 +9,9 @@
   the book's ``repository`` setting (``_config.yml``), so install commands follow a fork.
 - jupyterquiz's JavaScript falls back to MathJax from a CDN on a page without MathJax; the
   address is rewritten to the MathJax copy that ships with the site, so no page can reach out.
+- A figure a page's code displays gets its alt text from the description stored in its PNG
+  (``keraslab.plots.show`` writes what the figure shows there); myst-nb itself gives a cell's
+  image no alt text, so the HTML would show the file's path to a screen reader.
 """
 
 from __future__ import annotations
@@ -52,6 +55,29 @@ def _localize_quiz_mathjax(app, exc):
         page.write_text(text.replace(QUIZ_CDN_MATHJAX, static), encoding="utf-8")
 
 
+def _png_description(path: Path) -> str:
+    if path.suffix.lower() != ".png" or not path.is_file():
+        return ""
+    from PIL import Image
+
+    from keraslab.plots import DESCRIPTION_KEY
+
+    with Image.open(path) as image:
+        return image.text.get(DESCRIPTION_KEY, "").strip()
+
+
+def _describe_images(app, doctree):
+    from docutils import nodes
+
+    for node in doctree.findall(nodes.image):
+        if node.get("alt"):
+            continue
+        _, path = app.env.relfn2path(node["uri"], app.env.docname)
+        description = _png_description(Path(path))
+        if description:
+            node["alt"] = description
+
+
 def _read_repository(app, config):
     # A config value (not just a file read) so that changing the setting re-reads every page.
     if not config.keraslab_repository:
@@ -84,6 +110,7 @@ def setup(app):
     app.connect("config-inited", _add_edition_tag)
     app.connect("config-inited", _read_repository)
     app.connect("doctree-resolved", _open_solutions)
+    app.connect("doctree-read", _describe_images, priority=400)
     app.connect("source-read", _fill_repository)
     # After sphinx-mathjax-offline (priority 500) has copied MathJax into _static.
     app.connect("build-finished", _localize_quiz_mathjax, priority=900)
