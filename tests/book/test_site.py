@@ -329,6 +329,13 @@ def test_the_book_prints_as_one_pdf_with_titles_formulas_and_figures(mini_site, 
     assert len(problems) == 3, problems
     assert "A missing chapter" in problems[0] and "without a bookmark" in problems[1]
     assert problems[2].startswith("intro ('Home') has no figure")
+    # the instructor edition: its own PDF, in its own site, with what only teachers see
+    _, instructor = mini_site
+    made = pdf.make_pdf(edition="instructor", source=root / "src", out=root / "instructor",
+                        cache=root / "student" / ".jupyter_cache", chromium=chromium)
+    assert made == instructor / "keraslab-book-instructor.pdf"
+    text = "".join(p.extract_text() for p in PdfReader(made).pages)
+    assert "only for teachers" in text and "derivation for the instructor" in text
 
 
 def test_the_front_page_links_each_editions_pdf():
