@@ -61,7 +61,7 @@ def _localize_quiz_mathjax(text: str, page: Path, outdir: Path) -> str:
 
 # pydata-sphinx-theme's navigation: a page link, then <details> whose <summary> holds only an icon.
 _NAV_TOGGLE = re.compile(
-    r'(<a class="reference internal"[^>]*>(?P<name>(?:(?!</a>).)*)</a>\s*<details(?:\s[^>]*)?>\s*)'
+    r'(<a class="[^"]*\breference\b[^"]*"[^>]*>(?P<name>(?:(?!</a>).)*)</a>\s*<details(?:\s[^>]*)?>\s*)'
     r'<summary>(?=\s*<span class="toctree-toggle")', re.S)
 
 
