@@ -20,17 +20,29 @@ from matplotlib.figure import Figure
 DESCRIPTION_KEY = "Description"
 
 
+# What a panel's artists draw, by their Matplotlib class.
+_ARTIST_KINDS = {
+    "Rectangle": "bar chart", "StepPatch": "histogram", "Polygon": "shaded area",
+    "Wedge": "pie chart", "PathCollection": "scatter plot", "PolyCollection": "shaded area",
+    "FillBetweenPolyCollection": "shaded area", "LineCollection": "lines", "QuadMesh": "heat map",
+}
+
+
 def _panel_kinds(ax) -> list[str]:
     kinds = []
     if any(len(line.get_xdata()) > 1 for line in ax.get_lines()):
         kinds.append("line plot")
-    if any(type(p).__name__ == "Rectangle" for p in ax.patches):
-        kinds.append("bar chart")
-    if ax.collections:
-        kinds.append("scatter plot")
+    for artist in [*ax.patches, *ax.collections]:
+        kind = _ARTIST_KINDS.get(type(artist).__name__)
+        if kind and kind not in kinds:
+            kinds.append(kind)
     if ax.images:
         kinds.append("image")
     return kinds or ["panel"]
+
+
+def _title(ax) -> str:
+    return " ".join(ax.get_title(loc).strip() for loc in ("left", "center", "right")).strip()
 
 
 def _describe_panel(ax) -> str:
@@ -42,7 +54,7 @@ def _describe_panel(ax) -> str:
             text += f" ({ax.get_yscale()} scale)"
     if xlabel:
         text += f" against {xlabel}"
-    title = " ".join(ax.get_title(loc).strip() for loc in ("left", "center", "right")).strip()
+    title = _title(ax)
     if title:
         text = f"{title}: {text}"
     legend = ax.get_legend()
@@ -52,18 +64,31 @@ def _describe_panel(ax) -> str:
     return " ".join(text.split())
 
 
+def _image_grid(panels) -> str:
+    names = []
+    for ax in panels:
+        row_name = ax.get_ylabel().strip() if ax.axison else ""  # drawn only with the axis
+        for name in (row_name, _title(ax)):
+            if name and name not in names:
+                names.append(name)
+    text = f"a grid of {len(panels)} images"
+    return f"{text}: {', '.join(names)}" if names else text
+
+
 def describe(fig) -> str:
     """A description of a figure from what it shows, for its alt text: the figure's title, then
-    for each panel its title, kind (line plot, bar chart, ...), axes and legend entries."""
-    panels = [ax for ax in fig.get_axes() if ax.get_visible() and ax.axison
-              and ax.get_label() != "<colorbar>"]
+    for each panel its title, kind (line plot, bar chart, ...), axes and legend entries; a grid
+    of images by its row and image titles."""
+    panels = [ax for ax in fig.get_axes() if ax.get_visible() and ax.get_label() != "<colorbar>"
+              and (ax.axison or ax.images)]
     suptitle = fig.get_suptitle().strip() if hasattr(fig, "get_suptitle") else ""
-    described = [_describe_panel(ax) for ax in panels]
-    if len(described) == 1:
-        body = described[0]
+    if len(panels) > 1 and all(ax.images for ax in panels):
+        body = _image_grid(panels)
+    elif len(panels) == 1:
+        body = _describe_panel(panels[0])
     else:
-        body = f"{len(described)} panels: " + "; ".join(
-            f"({i}) {text}" for i, text in enumerate(described, start=1))
+        body = f"{len(panels)} panels: " + "; ".join(
+            f"({i}) {_describe_panel(ax)}" for i, ax in enumerate(panels, start=1))
     text = f"Figure: {suptitle}. {body}" if suptitle else f"Figure: {body}"
     return " ".join(text.split())
 

@@ -88,3 +88,23 @@ def test_show_displays_the_described_png_once(monkeypatch):
     assert len(shown) == 1 and fig.number not in plt.get_fignums()  # pyplot shows it no more
     with Image.open(io.BytesIO(shown[0].data)) as image:
         assert "line plot against epoch" in image.text[plots.DESCRIPTION_KEY]
+
+
+def test_histograms_and_image_grids_are_described_by_kind():
+    from matplotlib.figure import Figure
+
+    rng = np.random.default_rng(0)
+    stats = {f"dense_{i}": activation_statistics(rng.normal(size=(32, 8))) for i in (1, 2)}
+    text = plots.describe(plots.plot_activation_histograms(stats))
+    assert ": panel" not in text and text.count("histogram") + text.count("bar chart") == 2, text
+    fig = Figure()
+    axes = fig.subplots(2, 3)
+    for row, name in zip(axes, ("original", "flipped"), strict=True):
+        for ax in row:
+            ax.imshow(rng.random((4, 4)))
+            ax.set_ylabel(f"hidden {name}")
+            ax.axis("off")
+        row[0].axis("on")  # the first column shows its row's name
+        row[0].set_ylabel(name)
+    row[1].set_title("mirrored")
+    assert plots.describe(fig) == "Figure: a grid of 6 images: original, flipped, mirrored"

@@ -15,7 +15,14 @@ import shutil
 from pathlib import Path
 
 from keraslab.book.build import build, default_cache, default_out, find_book, toc_pages
-from keraslab.book.check import LAB_RESULTS_PAGE, WAIT_READY, chromium_browser, serve
+from keraslab.book.check import (
+    LAB_RESULTS_PAGE,
+    WAIT_READY,
+    BrowserError,
+    chromium_browser,
+    list_pages,
+    serve,
+)
 from keraslab.book.scan import BookError
 
 PDF_NAMES = {"student": "keraslab-book.pdf", "instructor": "keraslab-book-instructor.pdf"}
@@ -57,25 +64,37 @@ _FOOTER = ('<div style="font-size:8px;width:100%;text-align:center;color:#444">'
 
 def print_pdf(page_dir: Path, pdf: Path, *, chromium: str | None = None,
               timeout: float = 600.0) -> int:
-    """Print ``page_dir/index.html`` (a single-page build) to ``pdf``; returns the number of
-    headings in its printed table of contents."""
+    """Print the one page of a single-page build (``page_dir``) to ``pdf``; returns the number
+    of headings in its printed table of contents."""
+    from playwright.sync_api import Error
+
+    pages = list_pages(page_dir)  # index.html only redirects to the root page
+    if len(pages) != 1:
+        raise BookError(f"a single-page build has one page, {page_dir} has {pages}")
     pdf.parent.mkdir(parents=True, exist_ok=True)
     with chromium_browser(chromium) as browser, serve(page_dir) as base_url:
-        page = browser.new_page()
-        page.set_default_timeout(timeout * 1000)
-        page.goto(f"{base_url}/index.html", wait_until="load")
-        page.evaluate(WAIT_READY)
-        if page.evaluate("() => document.querySelectorAll('.math:not(:has(mjx-container))').length"):
-            raise BookError("MathJax left formulas untypeset in the single page; the PDF would "
-                            "show raw TeX")
-        headings = page.evaluate(_TABLE_OF_CONTENTS)
-        page.add_style_tag(content=_PRINT_CSS)
-        page.emulate_media(media="print")
-        page.pdf(path=str(pdf), format="A4", print_background=True, outline=True, tagged=True,
-                 display_header_footer=True, header_template="<span></span>",
-                 footer_template=_FOOTER,
-                 margin={"top": "15mm", "bottom": "15mm", "left": "15mm", "right": "15mm"})
-        page.close()
+        try:
+            return _print(browser, f"{base_url}/{pages[0]}", pdf, timeout)
+        except Error as exc:
+            raise BrowserError(f"printing {pages[0]} failed: {exc}") from exc
+
+
+def _print(browser, url: str, pdf: Path, timeout: float) -> int:
+    page = browser.new_page()
+    page.set_default_timeout(timeout * 1000)
+    page.goto(url, wait_until="load")
+    page.evaluate(WAIT_READY)
+    if page.evaluate("() => document.querySelectorAll('.math:not(:has(mjx-container))').length"):
+        raise BookError("MathJax left formulas untypeset in the single page; the PDF would "
+                        "show raw TeX")
+    headings = page.evaluate(_TABLE_OF_CONTENTS)
+    page.add_style_tag(content=_PRINT_CSS)
+    page.emulate_media(media="print")
+    page.pdf(path=str(pdf), format="A4", print_background=True, outline=True, tagged=True,
+             display_header_footer=True, header_template="<span></span>",
+             footer_template=_FOOTER,
+             margin={"top": "15mm", "bottom": "15mm", "left": "15mm", "right": "15mm"})
+    page.close()
     return headings
 
 
