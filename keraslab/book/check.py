@@ -6,7 +6,8 @@ when:
 - it loads, and asks for nothing from another host (every request is recorded; names outside
   127.0.0.1 cannot even resolve);
 - nothing is written to the console as an error, no exception is thrown, no resource fails;
-- all its math is typeset by MathJax (no raw TeX left, no MathJax error);
+- all its math is typeset by MathJax (no raw TeX left, in a formula or in the text outside
+  code, no MathJax error);
 - all its images load (``naturalWidth > 0``) and have alt text that is not a file name, and a lab
   results page (``labs/labN.html``) has some;
 - each jupyterquiz question, answered wrong (with the mouse) then right (with the keyboard),
@@ -129,6 +130,16 @@ _INSPECT = """
   const math = Array.from(document.querySelectorAll('.math'));
   const raw = math.filter(m => !m.querySelector('mjx-container')).map(m => m.textContent.slice(0, 60));
   const imgs = Array.from(document.querySelectorAll('main img, article img'));
+  // TeX that reached the page as text (a formula the Markdown parser broke, e.g. by a line that
+  // starts with "+ ", which makes a list): outside code and outside typeset math
+  const walker = document.createTreeWalker(document.querySelector('article') || document.body,
+    NodeFilter.SHOW_TEXT, {acceptNode: n => n.parentElement.closest(
+      'pre, code, .math, mjx-container, script, style, .highlight, .Quiz') ? 2 : 1});
+  const rawTex = [];
+  while (walker.nextNode()) {
+    const m = walker.currentNode.textContent.match(/\\(frac|sqrt|mathbf|mathrm|hat|lambda|sigma|alpha|sum|left|right|operatorname)\b.{0,40}/);
+    if (m) rawTex.push(m[0]);
+  }
   const broken = imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.getAttribute('src'));
   // alt text that is missing, empty, or only a file name says nothing about the image
   const unnamed = imgs.filter(i => !/[a-z]{3,}/i.test((i.getAttribute('alt') || '')
@@ -137,6 +148,7 @@ _INSPECT = """
     math: math.length,
     mathjax: document.querySelectorAll('mjx-container').length,
     raw_math: raw,
+    raw_tex: rawTex,
     math_errors: document.querySelectorAll('mjx-merror').length,
     images: imgs.length,
     broken_images: broken,
@@ -235,6 +247,7 @@ def _inspect(result: PageResult, page, hidden_solutions: bool) -> None:
     checks = [
         (stats["raw_math"], lambda v: f"{len(v)} formula(s) not typeset, e.g. {v[0]!r}"),
         (stats["math_errors"], lambda v: f"{v} MathJax error(s) in formulas"),
+        (stats["raw_tex"], lambda v: f"raw TeX in the text (a formula not parsed as math): {v[:3]}"),
         (stats["broken_images"], lambda v: f"images that did not load: {v[:5]}"),
         (stats["images_without_alt"], lambda v: f"images without alt text: {v[:5]}"),
         (stats["exercises_untitled"], lambda v: f"{v} exercise(s) without a title"),

@@ -55,8 +55,9 @@ _PRINT_CSS = """
 .keraslab-print-toc { break-after: page; }
 .keraslab-print-toc ol { list-style: none; padding-left: 0; }
 .keraslab-print-toc .keraslab-toc-h2 { padding-left: 1.5em; }
-section > h1 { break-before: page; }
-.keraslab-print-toc + section > h1, .keraslab-print-toc h1 { break-before: auto; }
+.toctree-wrapper > section { break-before: page; }
+/* a hidden code cell's "Show code cell source" button means nothing on paper */
+details.hide:not([open]) { display: none; }
 """
 _FOOTER = ('<div style="font-size:8px;width:100%;text-align:center;color:#444">'
            '<span class="pageNumber"></span> / <span class="totalPages"></span></div>')
@@ -134,8 +135,8 @@ def _squeezed(text: str) -> str:
 
 def check_pdf(pdf: Path, titles: dict[str, str], lab_pages: list[str]) -> list[str]:
     """What is wrong with a printed book: a page's title (``titles``: page name -> title)
-    missing from its text or its bookmarks, raw TeX left in the text, no formula glyphs, a lab
-    (``lab_pages``) without a figure on its pages."""
+    missing from its text or its bookmarks, raw TeX left in the text, a lab (``lab_pages``)
+    without a figure on its pages."""
     from pypdf import PdfReader
 
     reader = PdfReader(pdf)
@@ -146,11 +147,15 @@ def check_pdf(pdf: Path, titles: dict[str, str], lab_pages: list[str]) -> list[s
     raw = sorted({m for m in re.findall(r"\\(?:frac|sigma|mathrm|operatorname|sqrt)\b", " ".join(texts))})
     if raw:
         problems.append(f"raw TeX in the PDF's text (MathJax did not typeset it): {raw}")
-    starts = _bookmark_pages(reader)
-    missing = [t for t in titles.values() if _squeezed(t) not in starts]
+    bookmarks = _bookmark_pages(reader)
+    # Chromium may repeat a wrapped heading's first line in its bookmark: match by containment.
+    starts = {_squeezed(t): bookmarks.get(_squeezed(t), next(
+        (page for mark, page in bookmarks.items() if _squeezed(t) in mark), None))
+        for t in titles.values()}
+    missing = [t for t in titles.values() if starts[_squeezed(t)] is None]
     if missing:
         problems.append(f"{len(missing)} page title(s) without a bookmark, e.g. {missing[:3]}")
-    ordered = sorted(set(starts.values()))
+    ordered = sorted({page for page in starts.values() if page is not None})
     for name in lab_pages:
         first = starts.get(_squeezed(titles.get(name, "")))
         if first is None:

@@ -256,6 +256,7 @@ def test_browser_check_passes_on_a_good_site_and_catches_broken_pages(mini_site,
                                       '<script src="https://cdn.example.org/x.js"></script></head>'),
         "console.html": page.replace("</body>", script("console.error('boom')")),
         "rawmath.html": page.replace('_static/mathjax/tex-chtml.js', '_static/missing.js'),
+        "rawtex.html": page.replace("</article>", "<p>it is $\\sqrt{2/n}$</p></article>"),
         "image.html": page.replace("</article>", '<img src="_images/none.png" alt="A plot"></article>'),
         # Clicks that never reach the quiz's answer buttons: no feedback appears.
         "quiz.html": page.replace("</body>", script(
@@ -283,6 +284,7 @@ def test_browser_check_passes_on_a_good_site_and_catches_broken_pages(mini_site,
     assert "another host: https://cdn.example.org/x.js" in by_page["external.html"]
     assert "boom" in by_page["console.html"]
     assert "not typeset" in by_page["rawmath.html"]
+    assert "raw TeX in the text" in by_page["rawtex.html"] and "sqrt{2/n}" in by_page["rawtex.html"]
     assert "none.png" in by_page["image.html"]
     assert "quiz question 1: a wrong answer given with the mouse" in by_page["quiz.html"]
     assert "shown without a click" in by_page["solution.html"]
