@@ -137,7 +137,7 @@ _INSPECT = """
       'pre, code, .math, mjx-container, script, style, .highlight, .Quiz') ? 2 : 1});
   const rawTex = [];
   while (walker.nextNode()) {
-    const m = walker.currentNode.textContent.match(/\\(frac|sqrt|mathbf|mathrm|hat|lambda|sigma|alpha|sum|left|right|operatorname)\b.{0,40}/);
+    const m = walker.currentNode.textContent.match(/\\\\(frac|sqrt|mathbf|mathrm|hat|lambda|sigma|alpha|sum|left|right|operatorname)\\b.{0,40}/);
     if (m) rawTex.push(m[0]);
   }
   const broken = imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.getAttribute('src'));
