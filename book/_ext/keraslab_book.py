@@ -9,11 +9,13 @@
   the book's ``repository`` setting (``_config.yml``), so install commands follow a fork.
 - jupyterquiz's JavaScript falls back to MathJax from a CDN on a page without MathJax; the
   address is rewritten to the MathJax copy that ships with the site, so no page can reach out.
-- Accessibility fixes for what the theme, docutils and jupyterquiz write (each should go upstream;
-  ``keraslab book check`` audits every page with axe-core): the navigation's expand buttons
-  (``<summary>`` with only an icon) get a name, the bibliography's entries the role its list
-  requires (``listitem``, not the deprecated ``doc-biblioentry``), quiz answer boxes a label and
-  Enter to answer (``static/keraslab-quiz-a11y.js``), and a few colours their contrast
+- Accessibility fixes for what other projects write (``keraslab book check`` audits every page
+  with axe-core; each fix should go upstream, where it is named): the navigation's expand
+  buttons, a ``<summary>`` holding only an icon, get a name (pydata-sphinx-theme); the
+  bibliography's entries get the role their ``role="list"`` requires, ``listitem`` instead of the
+  deprecated ``doc-biblioentry`` (docutils); quiz answer boxes get a label, answers Enter and a
+  visible focus (jupyterquiz; ``static/keraslab-quiz-a11y.js``); the quiz box's colours (1.7:1,
+  jupyterquiz) and links in admonitions (4.3:1, sphinx-book-theme) get AA contrast
   (``static/keraslab-a11y.css``).
 - The single-page build (``keraslab book pdf``) renders every node the site does: sphinx-exercise
   registers its nodes for ``singlehtml`` by name, and Sphinx then looks up no ``html`` handler for
