@@ -10,17 +10,115 @@ result files without training again.
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
+
+# The PNG text key that carries a figure's description; the book uses it as the image's alt text.
+DESCRIPTION_KEY = "Description"
+
+
+# What a panel's artists draw, by their Matplotlib class.
+_ARTIST_KINDS = {
+    "Rectangle": "bar chart", "StepPatch": "histogram", "Polygon": "shaded area",
+    "Wedge": "pie chart", "PathCollection": "scatter plot", "PolyCollection": "shaded area",
+    "FillBetweenPolyCollection": "shaded area", "LineCollection": "lines", "QuadMesh": "heat map",
+}
+
+
+def _panel_kinds(ax) -> list[str]:
+    kinds = []
+    if any(len(line.get_xdata()) > 1 for line in ax.get_lines()):
+        kinds.append("line plot")
+    for artist in [*ax.patches, *ax.collections]:
+        kind = _ARTIST_KINDS.get(type(artist).__name__)
+        if kind and kind not in kinds:
+            kinds.append(kind)
+    if ax.images:
+        kinds.append("image")
+    return kinds or ["panel"]
+
+
+def _title(ax) -> str:
+    return " ".join(ax.get_title(loc).strip() for loc in ("left", "center", "right")).strip()
+
+
+def _describe_panel(ax) -> str:
+    text = " and ".join(_panel_kinds(ax))
+    ylabel, xlabel = ax.get_ylabel().strip(), ax.get_xlabel().strip()
+    if ylabel:
+        text += f" of {ylabel}"
+        if ax.get_yscale() != "linear":
+            text += f" ({ax.get_yscale()} scale)"
+    if xlabel:
+        text += f" against {xlabel}"
+    title = _title(ax)
+    if title:
+        text = f"{title}: {text}"
+    legend = ax.get_legend()
+    labels = [t.get_text() for t in legend.get_texts()] if legend is not None else []
+    if labels:
+        text += "; " + ", ".join(labels)
+    return " ".join(text.split())
+
+
+def _image_grid(panels) -> str:
+    names = []
+    for ax in panels:
+        row_name = ax.get_ylabel().strip() if ax.axison else ""  # drawn only with the axis
+        for name in (row_name, _title(ax)):
+            if name and name not in names:
+                names.append(name)
+    text = f"a grid of {len(panels)} images"
+    return f"{text}: {', '.join(names)}" if names else text
+
+
+def describe(fig) -> str:
+    """A description of a figure from what it shows, for its alt text: the figure's title, then
+    for each panel its title, kind (line plot, bar chart, ...), axes and legend entries; a grid
+    of images by its row and image titles."""
+    panels = [ax for ax in fig.get_axes() if ax.get_visible() and ax.get_label() != "<colorbar>"
+              and (ax.axison or ax.images)]
+    suptitle = fig.get_suptitle().strip() if hasattr(fig, "get_suptitle") else ""
+    if len(panels) > 1 and all(ax.images for ax in panels):
+        body = _image_grid(panels)
+    elif len(panels) == 1:
+        body = _describe_panel(panels[0])
+    else:
+        body = f"{len(panels)} panels: " + "; ".join(
+            f"({i}) {_describe_panel(ax)}" for i, ax in enumerate(panels, start=1))
+    text = f"Figure: {suptitle}. {body}" if suptitle else f"Figure: {body}"
+    return " ".join(text.split())
+
+
+def png_bytes(fig) -> bytes:
+    """The figure as PNG, its description (:func:`describe`) stored in the file."""
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight",
+                metadata={DESCRIPTION_KEY: describe(fig)})
+    return buffer.getvalue()
+
+
+def show(fig):
+    """Displays a figure in a notebook as a PNG that carries its description (the book's alt
+    text), and closes it if pyplot holds it (so it is not shown a second time)."""
+    from IPython.display import Image, display
+
+    display(Image(data=png_bytes(fig)))
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None and getattr(fig, "number", None) in pyplot.get_fignums():
+        pyplot.close(fig)
 
 
 def _save(fig, path):
     if path is not None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, format="png", dpi=110, bbox_inches="tight")
+        path.write_bytes(png_bytes(fig))
     return fig
 
 

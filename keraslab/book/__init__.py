@@ -1,10 +1,13 @@
-"""The textbook's tools: ``keraslab book build`` and ``keraslab book check``.
+"""The textbook's tools: ``keraslab book build``, ``keraslab book check`` and ``keraslab book pdf``.
 
 - :mod:`keraslab.book.build`: builds one edition of the book of the current checkout (or of
   ``--source``), strictly;
 - :mod:`keraslab.book.scan`: the static scan of a built site (no instructor text in the student
   edition, nothing from another host);
-- :mod:`keraslab.book.check`: every page of a built site opened in headless Chromium;
+- :mod:`keraslab.book.check`: every page of a built site opened in headless Chromium (Playwright)
+  and audited with axe-core; :mod:`keraslab.book.interact` uses its quizzes and dropdowns with
+  the mouse and the keyboard;
+- :mod:`keraslab.book.pdf`: one edition printed as one PDF;
 - :mod:`keraslab.book.cli`: the command line.
 """
 

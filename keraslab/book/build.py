@@ -36,6 +36,7 @@ BUILD_FOLDER = "_build"
 EDITIONS = ("student", "instructor")
 SOURCE_SUFFIXES = (".md", ".ipynb", ".rst")
 OK_MARKER = ".keraslab-build-ok"
+BUILDERS = ("html", "singlehtml")
 NOTEBOOK_PAGES = "notebooks"
 
 # --------------------------------------------------------------------------- which book
@@ -228,11 +229,14 @@ def sync_notebooks(source: Path, edition: str, repo: Path | None = None) -> list
 
 
 def build(*, edition: str = "student", out: Path | None = None, cache: Path | None = None,
-          clean: bool = False, source: Path | None = None, exclude: list[str] | tuple = ()) -> Path:
-    """Build one edition of a book into ``out/html`` and return that folder.
+          clean: bool = False, source: Path | None = None, exclude: list[str] | tuple = (),
+          builder: str = "html") -> Path:
+    """Build one edition of a book into ``out/BUILDER`` and return that folder.
 
     ``source`` is the book folder (default: see :func:`find_book`), ``out`` the build folder
     (default: :func:`default_out`) and ``cache`` the execution cache (default: ``out``'s).
+    ``builder`` is ``html`` (the site) or ``singlehtml`` (the whole book as one page, which
+    ``keraslab book pdf`` prints).
 
     Raises :class:`BookError` when Sphinx reports any warning, a cell fails, or the output holds
     instructor-only text (student edition) or a resource from another host.
@@ -241,6 +245,8 @@ def build(*, edition: str = "student", out: Path | None = None, cache: Path | No
 
     if edition not in EDITIONS:
         raise BookError(f"edition must be one of {EDITIONS}, not {edition!r}")
+    if builder not in BUILDERS:
+        raise BookError(f"builder must be one of {BUILDERS}, not {builder!r}")
     source = find_book(source)
     out = Path(out).resolve() if out is not None else default_out(source, edition)
     cache = Path(cache).resolve() if cache is not None else out / ".jupyter_cache"
@@ -262,7 +268,7 @@ def build(*, edition: str = "student", out: Path | None = None, cache: Path | No
     # A build that failed leaves Sphinx's environment saying its pages are up to date, and
     # Sphinx does not repeat warnings for pages it does not re-read: after a failure (or on the
     # first build) re-read every page. Notebook outputs still come from the execution cache.
-    marker = out / OK_MARKER
+    marker = out / (OK_MARKER if builder == "html" else f"{OK_MARKER}-{builder}")
     fresh = not marker.exists() or marker.read_text(encoding="utf-8").strip() != edition
     marker.unlink(missing_ok=True)
 
@@ -273,7 +279,7 @@ def build(*, edition: str = "student", out: Path | None = None, cache: Path | No
 
     from jupyter_book.sphinx import build_sphinx
 
-    html = out / "html"
+    html = out / builder
     started = time.monotonic()
     result = build_sphinx(
         source,
@@ -288,8 +294,8 @@ def build(*, edition: str = "student", out: Path | None = None, cache: Path | No
             "nitpicky": True,
             "latex_individualpages": False,
         },
-        doctreedir=out / ".doctrees",
-        builder="html",
+        doctreedir=out / (".doctrees" if builder == "html" else f".doctrees-{builder}"),
+        builder=builder,
         freshenv=fresh,
         warningiserror=True,
         keep_going=True,

@@ -1,4 +1,4 @@
-"""``keraslab book``: the command line of the book tools (build, check)."""
+"""``keraslab book``: the command line of the book tools (build, check, pdf)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         "check",
         help="open every page of a built site in headless Chromium and check it",
         description="Check a built site in a real browser: no external request, no console "
-                    "error, math rendered, quizzes and solutions work, figures load.",
+                    "error, math rendered, quizzes and solutions work with mouse and keyboard, "
+                    "figures load and have alt text, no serious or critical accessibility "
+                    "violation (axe-core).",
     )
     check.add_argument("--site", type=Path, default=None,
                        help="the built site (default: SOURCE/_build/html)")
@@ -53,6 +55,19 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     check.add_argument("--instructor", action="store_true",
                        help="check the instructor edition (default site: SOURCE/_build/instructor/html; "
                             "solutions may be shown open)")
+
+    pdf = sub.add_parser(
+        "pdf",
+        help="print the whole book (one edition) to one PDF, linked from the site's front page",
+        description="Build the book as one HTML page, print it in headless Chromium (maths "
+                    "typeset, figures, a table of contents, bookmarks), check the PDF and copy "
+                    "it into the built site. Build the site first.",
+    )
+    pdf.add_argument("--instructor", action="store_true",
+                     help="the instructor edition (its own PDF, in its own site)")
+    pdf.add_argument("--source", type=Path, default=None, metavar="BOOK",
+                     help="the book folder (default: book/ of the checkout of the current folder)")
+    pdf.add_argument("--chromium", default=None, help="Chromium executable (default: found on PATH)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -81,9 +96,19 @@ def main(args: argparse.Namespace) -> int:
                 raise BookError(str(exc)) from exc
             print(report.summary())
             return 0 if report.ok else 1
+        if action == "pdf":
+            from keraslab.book.check import BrowserError
+            from keraslab.book.pdf import make_pdf
+
+            try:
+                make_pdf(edition="instructor" if args.instructor else "student",
+                         source=args.source, chromium=args.chromium)
+            except BrowserError as exc:
+                raise BookError(str(exc)) from exc
+            return 0
     except BookError as exc:
         print(f"keraslab book: {exc}", file=sys.stderr)
         return 1
-    print("usage: keraslab book {build,check} [options]  (see keraslab book ACTION --help)",
+    print("usage: keraslab book {build,check,pdf} [options]  (see keraslab book ACTION --help)",
           file=sys.stderr)
     return 2

@@ -120,14 +120,11 @@ def percent(key):
 
 
 def show(figure):
-    """Displays a Matplotlib figure as a PNG in a notebook (no pyplot backend needed)."""
-    import io
+    """Displays a Matplotlib figure as a PNG in a notebook, its description stored in the file
+    for the book's alt text (:func:`keraslab.plots.show`)."""
+    from keraslab import plots
 
-    from IPython.display import Image, display
-
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    display(Image(data=buffer.getvalue()))
+    plots.show(figure)
 
 
 def setup_note(results, command):

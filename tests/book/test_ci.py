@@ -26,8 +26,9 @@ def _workflow() -> dict:
 
 def test_ci_run_does_what_the_readme_and_the_issue_ask():
     text = CI_RUN.read_text()
-    assert _ci_steps() == ["tests", "book", "check", "scan", "colab", "instructor", "student"]
-    for command in ("./dev.sh test", ".venv/bin/keraslab book build", ".venv/bin/keraslab book check",
+    assert _ci_steps() == ["tests", "book", "pdf", "check", "scan", "colab", "instructor", "student"]
+    for command in ("./dev.sh test", ".venv/bin/keraslab book build", ".venv/bin/keraslab book pdf",
+                    ".venv/bin/keraslab book check",
                     ".venv/bin/keraslab release solutions --out exercises --check --scan exercises "
                     "book/_build/html"):
         assert command in text, command

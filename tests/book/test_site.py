@@ -2,8 +2,8 @@
 
 The full book takes minutes to build, so CI builds it once with ``keraslab book build`` and checks
 it with ``keraslab book check``. These tests build a one-chapter book with the real configuration
-(math, a figure, a jupyterquiz quiz, an exercise with a solution), check it in Chromium, and make
-sure the checks fail on pages that are broken. Set ``KERASLAB_BOOK_SITE`` to a built site to also
+(math, a figure, a jupyterquiz quiz, an exercise with a solution), check it in Chromium, print it
+as one PDF, and make sure the checks fail on pages that are broken. Set ``KERASLAB_BOOK_SITE`` to a built site to also
 check that site here.
 """
 
@@ -38,9 +38,12 @@ CHAPTER = textwrap.dedent('''\
     ```{code-cell} ipython3
     :tags: [hide-input]
     import matplotlib.pyplot as plt
+    from keraslab import plots
     fig, ax = plt.subplots(figsize=(3, 2))
     ax.plot([0, 1], [0, 1])
-    plt.show()
+    ax.set_xlabel("fan-in")
+    ax.set_title("A straight line")
+    plots.show(fig)
     ```
 
     ```{code-cell} ipython3
@@ -204,6 +207,8 @@ def test_editions_differ_only_where_they_should(mini_site):
     assert not (student / "_sources").exists()
     assert not (student / "not-written.html").exists()
     assert (student / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    # the figure's alt text says what it shows (its PNG's description), not where the file is
+    assert 'alt="Figure: A straight line: line plot against fan-in"' in student_page
     assert book.scan_site(student) == []
     # Scanned as if it were the student edition, the instructor edition is caught, even though
     # the marker is split into one <span> per word in the HTML.
@@ -214,7 +219,7 @@ def test_editions_differ_only_where_they_should(mini_site):
 @pytest.mark.slow
 def test_a_failing_cell_fails_the_build(tmp_path):
     source = _mini_book(tmp_path)
-    (source / "chapter.md").write_text(CHAPTER.replace("plt.show()", "plt.show()\n1 / 0"))
+    (source / "chapter.md").write_text(CHAPTER.replace("plots.show(fig)", "plots.show(fig)\n1 / 0"))
     with pytest.raises(book.BookError, match="build failed"):
         book.build(out=tmp_path / "out", source=source)
     # The next build re-reads the page instead of trusting the failed run's environment.
@@ -237,20 +242,38 @@ def test_browser_check_passes_on_a_good_site_and_catches_broken_pages(mini_site,
     assert chapter.stats["solutions"] == 1
     assert chapter.stats["exercises"] == 2
     assert chapter.stats["mathjax"] >= 2 and chapter.stats["images"] >= 1
+    # Tab reached both answers of the multiple-choice group, the numeric box, the solution's
+    # button and the hidden code cell's dropdown, and Enter opened that dropdown
+    assert chapter.stats["keyboard_targets"] == 5 and chapter.stats["dropdowns"] == 1
+    assert report.accessibility_counts()[2] == 0
     assert (tmp_path / "shot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     page = (site / "chapter.html").read_text()
+    figure = next((site / "_images").glob("*.png")).name
+    script = "<script>{}</script></body>".format
     broken = {
         "external.html": page.replace("</head>",
                                       '<script src="https://cdn.example.org/x.js"></script></head>'),
-        "console.html": page.replace("</body>", "<script>console.error('boom')</script></body>"),
+        "console.html": page.replace("</body>", script("console.error('boom')")),
         "rawmath.html": page.replace('_static/mathjax/tex-chtml.js', '_static/missing.js'),
-        "image.html": page.replace("</article>", '<img src="_images/none.png"></article>'),
+        "rawtex.html": page.replace("</article>", "<p>it is $\\sqrt{2/n}$</p></article>"),
+        "image.html": page.replace("</article>", '<img src="_images/none.png" alt="A plot"></article>'),
         # Clicks that never reach the quiz's answer buttons: no feedback appears.
-        "quiz.html": page.replace("</body>", "<script>document.addEventListener('click', e => {"
-                                  " if (e.target.closest('.MCButton')) e.stopPropagation(); },"
-                                  " true)</script></body>"),
+        "quiz.html": page.replace("</body>", script(
+            "document.addEventListener('click', e => { if (e.target.closest('.MCButton')) "
+            "e.stopPropagation(); }, true)")),
         "solution.html": page.replace("solution dropdown", "solution"),
+        # Accessibility: a figure without alt text and an input without a label.
+        "alt.html": page.replace("</article>", f'<img src="_images/{figure}"></article>'),
+        "label.html": page.replace("</article>", '<input type="text" name="x"></article>'),
+        # Keyboard: quiz answers Tab skips, and keys that never reach the quiz.
+        "tab.html": page.replace("</body>", script(
+            "addEventListener('load', () => setTimeout(() => document.querySelectorAll("
+            "'.Quiz input').forEach(i => i.tabIndex = -1), 0))")),
+        "keys.html": page.replace("</body>", script(
+            "for (const t of ['keydown', 'keypress', 'keyup']) document.addEventListener(t, e => {"
+            " if (e.target.closest('.Quiz, .solution')) { e.stopPropagation(); e.preventDefault(); }"
+            " }, true)")),
     }
     for name, text in broken.items():
         assert text != page, name
@@ -261,10 +284,68 @@ def test_browser_check_passes_on_a_good_site_and_catches_broken_pages(mini_site,
     assert "another host: https://cdn.example.org/x.js" in by_page["external.html"]
     assert "boom" in by_page["console.html"]
     assert "not typeset" in by_page["rawmath.html"]
+    assert "raw TeX in the text" in by_page["rawtex.html"] and "sqrt{2/n}" in by_page["rawtex.html"]
     assert "none.png" in by_page["image.html"]
-    assert "quiz question 1" in by_page["quiz.html"]
+    assert "quiz question 1: a wrong answer given with the mouse" in by_page["quiz.html"]
     assert "shown without a click" in by_page["solution.html"]
+    assert "accessibility: image-alt (critical" in by_page["alt.html"]
+    assert "images without alt text" in by_page["alt.html"]
+    assert "accessibility: label (critical" in by_page["label.html"]
+    assert "3 quiz answer(s) or dropdown(s) not reached with Tab" in by_page["tab.html"]
+    assert "quiz question 1: a right answer given with the keyboard" in by_page["keys.html"]
+    assert "quiz question 2: a right answer given with the keyboard" in by_page["keys.html"]
+    assert "solution 1 stays hidden after Enter" in by_page["keys.html"]
+    # each fault is caught where it is, and nowhere else
+    for name in broken:
+        assert by_page[name], name
+    assert "accessibility" not in by_page["tab.html"] + by_page["keys.html"]
     assert not report.ok
+
+
+@pytest.mark.slow
+def test_the_book_prints_as_one_pdf_with_titles_formulas_and_figures(mini_site, tmp_path):
+    from pypdf import PdfReader
+
+    from keraslab.book import pdf
+
+    chromium = _chromium_or_skip()
+    student, _ = mini_site
+    root = student.parent.parent
+    made = pdf.make_pdf(source=root / "src", out=root / "student",
+                        cache=root / "student" / ".jupyter_cache", chromium=chromium)
+    assert made == student / "keraslab-book.pdf" and made.is_file()  # in the site, beside index.html
+    reader = PdfReader(made)
+    text = "".join(p.extract_text() for p in reader.pages)
+    squeezed = "".join(text.split())
+    for title in ("Home", "A chapter", "References", "Contents"):
+        assert title.replace(" ", "") in squeezed, title
+    assert "\\frac" not in text and "\\operatorname" not in text  # typeset, not raw TeX
+    assert "Var(" in squeezed and "\u03c3" in squeezed  # the formulas' text: Var(y), sigma
+    assert sum(len(p.images) for p in reader.pages) >= 1
+    assert "forty-two" in text and "only for teachers" not in text  # the student edition
+    # check_pdf finds each fault: a title the book does not hold, a "lab" without a figure
+    titles = pdf.book_titles(root / "src", root / "student" / "_toc.yml")
+    assert titles == {"intro": "Home", "chapter": "A chapter", "bibliography": "References"}
+    assert pdf.check_pdf(made, titles, ["chapter"]) == []
+    problems = pdf.check_pdf(made, {**titles, "gone": "A missing chapter"}, ["chapter", "intro"])
+    assert len(problems) == 3, problems
+    assert "A missing chapter" in problems[0] and "without a bookmark" in problems[1]
+    assert problems[2].startswith("intro ('Home') has no figure")
+    # the instructor edition: its own PDF, in its own site, with what only teachers see
+    _, instructor = mini_site
+    made = pdf.make_pdf(edition="instructor", source=root / "src", out=root / "instructor",
+                        cache=root / "student" / ".jupyter_cache", chromium=chromium)
+    assert made == instructor / "keraslab-book-instructor.pdf"
+    text = "".join(p.extract_text() for p in PdfReader(made).pages)
+    assert "only for teachers" in text and "derivation for the instructor" in text
+
+
+def test_the_front_page_links_each_editions_pdf():
+    from keraslab.book.pdf import PDF_NAMES
+
+    intro = (REPO / "book" / "intro.md").read_text()
+    for name in PDF_NAMES.values():
+        assert f'href="{name}"' in intro
 
 
 @pytest.mark.skipif(not os.environ.get("KERASLAB_BOOK_SITE"), reason="KERASLAB_BOOK_SITE not set")
