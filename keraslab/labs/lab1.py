@@ -164,7 +164,7 @@ def _judge_course_row(init):
     epochs, accuracy = COURSE_TABLE[init]
 
     def judge(groups):
-        shown = "; ".join(f"{act}: steps to 85 % {_steps(groups[f'{init}-{act}'])}, test accuracy "
+        shown = "; ".join(f"{act}: steps to 85 % {_per_seed(_steps(groups[f'{init}-{act}']))}, test accuracy "
                           f"{_accuracy_text(groups[f'{init}-{act}'])} %" for act in ("tanh", "relu"))
         return Verdict("not testable at this scale",
                        f"here, on Fashion-MNIST: {shown}. The claim's 95 % and its accuracies are MNIST figures "
@@ -247,7 +247,7 @@ CLAIMS = [
             "(MNIST)", ("steps_to_target", "final_accuracy"), (f"{init}-tanh", f"{init}-relu"),
             {"epochs_to_target": COURSE_TABLE[init][0], "final_accuracy": f"{COURSE_TABLE[init][1]} %"},
             judge=_judge_course_row(init))
-      for init, label in (("small_random", "Small random weights (0.01 randn)"), ("xavier", "Xavier"),
+      for init, label in (("small_random", "Small random initialization (0.01 randn)"), ("xavier", "Xavier"),
                           ("he", "He"))],
     Claim("He gives 2-3x faster convergence than Xavier under ReLU",
           ("steps_to_target",), ("xavier-relu", "he-relu"), {"speedup": "2-3x"}, judge=_judge_he_faster),
