@@ -23,6 +23,7 @@ import math
 from keraslab.labs.figures import first_repeats, robustness_figures, training_figures
 from keraslab.labs.spec import Claim, Figure, Verdict, product
 from keraslab.train.report import percent
+from keraslab.train.results import group_repeats
 from keraslab.train.stats import Spread, compare, spread_text
 
 TITLE = ("Initialization: a 10-layer MLP on Fashion-MNIST with zero, small random, Xavier and He "
@@ -143,6 +144,12 @@ def repeats_for(a, b, speedup=POWERED_FOR, alpha=0.05, power=0.8, spread_confide
 
 def _steps(group):
     return [r.get("steps_to_target") for r in group]
+
+
+def _steps_or_budget(group):
+    """Steps to the target per run, a run that never reached it counted at its last step (a
+    lower bound on the steps it would have needed)."""
+    return [r["steps"] if r.get("steps_to_target") is None else r["steps_to_target"] for r in group]
 
 
 def _accuracy_text(group):
@@ -291,19 +298,13 @@ def page_figures(results, analyses=None):
     }
 
 
-def _groups(results):
-    from keraslab.train.results import group_repeats
-
-    return group_repeats(results)
-
-
 def course_table(results):
     """The course's MNIST table beside this lab's runs, as Markdown: per initialization and
     activation, the claimed epochs to 95 % and accuracy, and here the steps to 85 % (per seed)
     and the test accuracy (mean ± std)."""
     from keraslab.train.report import combine, markdown_table
 
-    groups = _groups(results)
+    groups = group_repeats(results)
     rows = [{"init": init, "act": act, "claim_epochs": epochs, "claim_acc": accuracy,
              "steps": combine([steps_or_never(r) for r in groups[f"{init}-{act}"]]),
              "acc": combine([100 * r["final_accuracy"] for r in groups[f"{init}-{act}"]])}
@@ -320,7 +321,7 @@ def check(results):
     Raises:
         AssertionError: naming what differs.
     """
-    groups = _groups(results)
+    groups = group_repeats(results)
     assert sorted(groups) == sorted(run["name"] for run in GRID), f"configurations {sorted(groups)}"
     assert all(len(g) == REPEATS["cpu"] for g in groups.values()), "every configuration has every seed"
     for r in results:
@@ -348,8 +349,7 @@ def _deep_values(groups):
                 "lab1_deep_censored": "0", "lab1_deep_needed": "–"}
     reached = [s for s in _steps(xavier) if s is not None]
     censored = len(xavier) - len(reached)
-    deep = compare([r["steps"] if r.get("steps_to_target") is None else r["steps_to_target"] for r in xavier],
-                   _steps(he))
+    deep = compare(_steps_or_budget(xavier), _steps(he))
     he_mean = deep.b.mean
     # The steps the runs that never got there would have to need, on average, for Xavier to be
     # 2x slower than He (the claim's lower end).
@@ -362,7 +362,7 @@ def _deep_values(groups):
 def page_values(results):
     """Every value the book's lab 1 page glues, by glue name, as text (see `check` for the
     design facts the page states without gluing)."""
-    groups = _groups(results)
+    groups = group_repeats(results)
     first = results[0]
     he_faster = _judge_he_faster(groups)
     values = {
@@ -398,7 +398,7 @@ def check_discussion(results):
     Raises:
         AssertionError: naming the statement that no longer holds (rewrite the page).
     """
-    groups = _groups(results)
+    groups = group_repeats(results)
     stalled = [r for i in ("zeros", "small_random") for a in ("tanh", "relu") for r in groups[f"{i}-{a}"]]
     assert all(r["steps_to_target"] is None and r["final_accuracy"] < 0.15 for r in stalled), \
         "a zero or small-random run learned"
@@ -406,6 +406,5 @@ def check_discussion(results):
     assert all(r["steps_to_target"] is not None for r in trained), "a 10-layer Xavier/He run missed 85 %"
     ten = he_against_xavier(groups)
     assert not ten.different, "Welch's test calls a difference between Xavier and He at 10 layers"
-    deep = compare([r["steps_to_target"] or r["steps"] for r in groups[f"xavier-relu-depth{DEEP}"]],
-                   _steps(groups[f"he-relu-depth{DEEP}"]))
+    deep = compare(_steps_or_budget(groups[f"xavier-relu-depth{DEEP}"]), _steps(groups[f"he-relu-depth{DEEP}"]))
     assert deep.different and deep.difference > 0, "He is not called faster than Xavier at 20 layers"
