@@ -171,8 +171,9 @@ def load_arrays(name, *, train_size=None, test_size=None, image_size=None, offli
     _check_name(name)
     meta = DATASETS[name]
     image_size = image_size or meta["image_size"]
-    if meta["offline"] == "idx" and fashion_mnist.find_folder() is not None:
-        return _idx_arrays(train_size, test_size, image_size, seed)
+    folder = fashion_mnist.find_folder() if meta["offline"] == "idx" else None
+    if folder is not None:
+        return _idx_arrays(train_size, test_size, image_size, seed, folder)
     if name not in ("digits", "shapes"):
         loaded, reason = _tfds_or_reason(name, train_size, test_size, image_size, data_dir,
                                          offline_requested(offline))
@@ -182,11 +183,11 @@ def load_arrays(name, *, train_size=None, test_size=None, image_size=None, offli
     return _stand_in(meta, train_size, test_size, image_size, seed)
 
 
-def _idx_arrays(train_size, test_size, image_size, seed):
+def _idx_arrays(train_size, test_size, image_size, seed, folder):
     if image_size != 28:
         raise ValueError("Fashion-MNIST's IDX images are 28x28; the labs use them at that size. "
                          f"Received: image_size={image_size!r}")
-    (x, y), (xt, yt), folder = fashion_mnist.load_fashion_mnist(train_size, test_size, seed=seed)
+    (x, y), (xt, yt), folder = fashion_mnist.load_fashion_mnist(train_size, test_size, seed=seed, folder=folder)
     return x, y, xt, yt, f"idx:{folder}"
 
 

@@ -92,8 +92,10 @@ class Data:
     train_eval_ds: Any
     x_probe: np.ndarray
     y_probe: np.ndarray
-    x_val: np.ndarray  # the validation images, normalized, and their integer labels
-    y_val: np.ndarray
+    # The validation images, normalized, and their integer labels: only when a run counts its
+    # validation predictions every few steps (`eval_every_steps`), else None.
+    x_val: np.ndarray | None
+    y_val: np.ndarray | None
 
 
 @dataclasses.dataclass
@@ -144,7 +146,8 @@ def load_data(cfg, runtime):
     return Data(x=x, y=y, x_test=xt, y_test=yt, source=source, num_classes=num_classes, n_val=n_val,
                 global_batch=global_batch, pipeline_args=common, train_ds=train_ds, val_ds=val_ds,
                 test_ds=test_ds, train_eval_ds=train_eval_ds, x_probe=x_probe, y_probe=y_probe,
-                x_val=normalize(x_val, mean, std).numpy(), y_val=np.asarray(y_val, np.int64))
+                x_val=normalize(x_val, mean, std).numpy() if cfg.eval_every_steps else None,
+                y_val=np.asarray(y_val, np.int64) if cfg.eval_every_steps else None)
 
 
 def model_factory(cfg, data):
