@@ -10,6 +10,7 @@ from keraslab.diagnostics.callbacks import (
     batch_losses_from_running_means,
     loss_noise,
 )
+from keraslab.diagnostics.recalibration import batch_norm_layers, recalibrate_batch_norm
 
 __all__ = [
     "ActivationStatsCallback",
@@ -18,7 +19,9 @@ __all__ = [
     "activation_layers",
     "activation_statistics",
     "batch_losses_from_running_means",
+    "batch_norm_layers",
     "expected_calibration_error",
     "loss_noise",
+    "recalibrate_batch_norm",
     "reliability_diagram",
 ]

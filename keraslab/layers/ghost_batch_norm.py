@@ -54,6 +54,11 @@ def ghost_batch_moments(inputs, virtual_batch_size, axis=-1):
     return mean, variance
 
 
+# How the moving statistics are tracked in training: "batch", over the whole batch; "slices",
+# as the mean of the slices' own means and (biased) variances.
+MOVING_STATISTICS = ("batch", "slices")
+
+
 @keras.saving.register_keras_serializable(package="keraslab")
 class GhostBatchNorm(keras.layers.Layer):
     """Batch normalization with statistics over virtual batches (Hoffer et al., 2017).
@@ -65,11 +70,14 @@ class GhostBatchNorm(keras.layers.Layer):
     data-parallel training does, where every replica normalizes its own slice of the global
     batch. A batch that is not a multiple of `virtual_batch_size` ends with a smaller slice.
 
-    The moving mean and variance, used at inference, are tracked over the whole batch (the
-    update `BatchNormalization` would make on it), so that ghost batches change only the
-    training-time noise, not the inference statistics. (Averaging the slices' variances
-    instead would shrink the moving variance by `(v - 1) / v`: by half for slices of 2.)
-    With `virtual_batch_size` at least the batch size, the layer is `BatchNormalization`.
+    The moving mean and variance, used at inference, are tracked over the whole batch by
+    default (`moving_statistics="batch"`: the update `BatchNormalization` would make on it), so
+    that ghost batches change only the training-time noise, not the inference statistics. With
+    `moving_statistics="slices"` they are tracked as the mean of the slices' own statistics, the
+    estimate that training with batches of `virtual_batch_size` examples would make: each
+    slice's biased variance shrinks it by `(v - 1) / v` on average (by half for slices of 2).
+    With `virtual_batch_size` at least the batch size, the layer is `BatchNormalization`
+    either way.
 
     Statistics are computed in float32 under mixed precision, and float32 inputs are not
     cast to float16 first.
@@ -86,6 +94,8 @@ class GhostBatchNorm(keras.layers.Layer):
             statistics.
         beta_regularizer, gamma_regularizer: Optional regularizers.
         beta_constraint, gamma_constraint: Optional constraints.
+        moving_statistics: "batch" (default) or "slices": what the moving statistics are
+            tracked over in training (see above).
         **kwargs: Base layer keyword arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -117,6 +127,7 @@ class GhostBatchNorm(keras.layers.Layer):
         gamma_regularizer=None,
         beta_constraint=None,
         gamma_constraint=None,
+        moving_statistics="batch",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -131,7 +142,13 @@ class GhostBatchNorm(keras.layers.Layer):
             )
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"momentum must be in the range [0, 1). Received: momentum={momentum!r}")
+        if moving_statistics not in MOVING_STATISTICS:
+            raise ValueError(
+                f"moving_statistics must be one of {MOVING_STATISTICS}. "
+                f"Received: moving_statistics={moving_statistics!r}"
+            )
         self.virtual_batch_size = virtual_batch_size
+        self.moving_statistics = moving_statistics
         self.axis = check_axis(axis)
         self.momentum = float(momentum)
         self.epsilon = check_epsilon(epsilon)
@@ -201,7 +218,13 @@ class GhostBatchNorm(keras.layers.Layer):
         if training and self.trainable:
             mean, variance = ghost_batch_moments(x, self.virtual_batch_size, self._axis)
             reduction_axes = [i for i in range(rank) if i != self._axis]
-            batch_mean, batch_variance = ops.moments(x, axes=reduction_axes)
+            if self.moving_statistics == "slices":
+                # Each sample carries its slice's moments: their mean over samples is the
+                # mean over slices (weighted by slice size).
+                batch_mean = ops.mean(mean, axis=reduction_axes)
+                batch_variance = ops.mean(variance, axis=reduction_axes)
+            else:
+                batch_mean, batch_variance = ops.moments(x, axes=reduction_axes)
             self.moving_mean.assign(
                 self.moving_mean * self.momentum + batch_mean * (1.0 - self.momentum)
             )
@@ -226,6 +249,7 @@ class GhostBatchNorm(keras.layers.Layer):
         config.update(
             {
                 "virtual_batch_size": self.virtual_batch_size,
+                "moving_statistics": self.moving_statistics,
                 "axis": self.axis,
                 "momentum": self.momentum,
                 "epsilon": self.epsilon,

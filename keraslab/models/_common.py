@@ -64,12 +64,16 @@ def check_normalization(normalization):
     return norm
 
 
-def norm_layer(normalization, rank, groups=8, name=None, gamma_initializer="ones", virtual_batch_size=None):
+def norm_layer(normalization, rank, groups=8, name=None, gamma_initializer="ones", virtual_batch_size=None,
+               moving_statistics="batch"):
     """A normalization layer, or None for "none".
 
     "layer" normalizes each sample over all its features; on feature maps that means over
     height, width and channels together (as in the GroupNorm paper's comparison), not over
-    channels per pixel, which is Keras's `LayerNormalization` default.
+    channels per pixel, which is Keras's `LayerNormalization` default. Its scale and offset are
+    per channel, like every other normalization here: on feature maps it is a `GroupNorm` with
+    one group (`LayerNormalization` over those axes would learn one per position and channel,
+    several times the parameters of the others).
 
     Args:
         normalization: one of `NORMALIZATIONS`.
@@ -79,6 +83,8 @@ def norm_layer(normalization, rank, groups=8, name=None, gamma_initializer="ones
         gamma_initializer: initializer of the scale (ResNets zero the last one per branch).
         virtual_batch_size: for "batch", the examples per statistic
             (`keraslab.layers.GhostBatchNorm`); None: the whole batch.
+        moving_statistics: with `virtual_batch_size`, what the moving statistics are tracked
+            over ("batch" or "slices": see `GhostBatchNorm`).
 
     Returns:
         A Keras layer or None.
@@ -92,13 +98,16 @@ def norm_layer(normalization, rank, groups=8, name=None, gamma_initializer="ones
     if norm == "batch" and virtual_batch_size is not None:
         from keraslab.layers import GhostBatchNorm
 
-        return GhostBatchNorm(virtual_batch_size, gamma_initializer=gamma_initializer, name=name)
+        return GhostBatchNorm(virtual_batch_size, gamma_initializer=gamma_initializer, name=name,
+                              moving_statistics=moving_statistics)
     if norm == "batch":
         return keras.layers.BatchNormalization(gamma_initializer=gamma_initializer, name=name)
-    if norm == "layer":
-        axis = -1 if rank == 2 else list(range(1, rank))
-        return keras.layers.LayerNormalization(axis=axis, gamma_initializer=gamma_initializer, name=name)
     from keraslab.layers import GroupNorm, InstanceNorm
+
+    if norm == "layer" and rank == 2:
+        return keras.layers.LayerNormalization(axis=-1, gamma_initializer=gamma_initializer, name=name)
+    if norm == "layer":
+        return GroupNorm(groups=1, gamma_initializer=gamma_initializer, name=name)
 
     if norm == "group":
         return GroupNorm(groups=groups, gamma_initializer=gamma_initializer, name=name)

@@ -11,8 +11,8 @@ REGULARIZERS = ("none", "dropout", "spatial", "dropblock")
 
 def build_convnet(input_shape, num_classes, normalization="none", filters=(32, 32, 64, 64, 128, 128),
                   groups=8, activation="relu", initializer="he", regularizer="none", rate=0.0,
-                  block_size=7, head_dropout=0.0, dense_units=0, virtual_batch_size=None, seed=0,
-                  name="convnet"):
+                  block_size=7, head_dropout=0.0, dense_units=0, virtual_batch_size=None,
+                  moving_statistics="batch", seed=0, name="convnet"):
     """Builds the labs' ConvNet: 3x3 convolutions in pairs, each pair followed by max-pooling.
 
     Each convolution is followed by the chosen normalization and then the activation
@@ -44,6 +44,8 @@ def build_convnet(input_shape, num_classes, normalization="none", filters=(32, 3
         virtual_batch_size: with "batch" normalization, the examples each statistic is
             computed over (`keraslab.layers.GhostBatchNorm`: the batch is cut into slices of
             this size, as data-parallel replicas cut it); None: the whole batch.
+        moving_statistics: with `virtual_batch_size`, "batch" or "slices": what the moving
+            statistics used at inference are tracked over (see `GhostBatchNorm`).
         seed: base seed of initializers and dropout layers.
         name: model name.
 
@@ -83,7 +85,7 @@ def build_convnet(input_shape, num_classes, normalization="none", filters=(32, 3
                                 kernel_initializer=make_initializer(initializer, seed=seed + i),
                                 name=f"conv_{i}")(x)
         layer = norm_layer(norm, rank=4, groups=min(groups, f), name=f"norm_{i}",
-                           virtual_batch_size=virtual_batch_size)
+                           virtual_batch_size=virtual_batch_size, moving_statistics=moving_statistics)
         if layer is not None:
             x = layer(x)
         x = keras.layers.Activation(activation, name=f"act_{i}")(x)

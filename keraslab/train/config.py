@@ -26,7 +26,9 @@ import numpy as np
 MODELS = ("mlp", "convnet", "resnet", "transfer")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 TRANSFER_STRATEGIES = ("scratch", "A", "B")
-DIAGNOSTICS = ("gradients", "activations", "loss_noise", "calibration", "corruptions")
+DIAGNOSTICS = ("gradients", "activations", "loss_noise", "calibration", "corruptions", "recalibrated_batch_norm")
+LEARNING_RATE_SCHEDULES = ("constant", "cosine")
+MOVING_STATISTICS = ("batch", "slices")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,6 +65,10 @@ class RunConfig:
     # replica's batch is cut into slices of this many examples, each normalized on its own.
     # None: the whole batch, Keras's BatchNormalization. Convnet with "batch" norm only.
     virtual_batch_size: int | None = None
+    # With `virtual_batch_size`: what BatchNorm's moving statistics (used at inference) are
+    # tracked over, "batch" (the whole batch) or "slices" (the mean of the slices' statistics,
+    # as training with batches of that size would estimate them).
+    moving_statistics: str = "batch"
     dropout: float = 0.0
     filters: list | None = None
     groups: int = 8
@@ -82,6 +88,8 @@ class RunConfig:
     # optimization
     optimizer: str = "adam"
     learning_rate: float = 1e-3
+    # "constant", or "cosine": decays from `learning_rate` to 0 over the run's optimizer steps.
+    learning_rate_schedule: str = "constant"
     momentum: float = 0.0
     weight_decay: float = 0.0
     batch_size: int = 32
@@ -251,6 +259,10 @@ def _check_diagnostics(cfg):
 def _check_virtual_batch_size(cfg):
     size = cfg.virtual_batch_size
     if size is None:
+        if cfg.moving_statistics != "batch":
+            raise ValueError("`moving_statistics` chooses how slices of `virtual_batch_size` examples track "
+                             "BatchNorm's moving statistics; it needs a virtual_batch_size. Received: "
+                             f"moving_statistics={cfg.moving_statistics!r}, virtual_batch_size=None")
         return
     if cfg.normalization != "batch":
         raise ValueError("`virtual_batch_size` sets the examples per batch-normalization statistic; it needs "
@@ -292,6 +304,8 @@ _CHECKS = (
     _int_lists("filters", "blocks_per_stage"),
     _one_of("model", MODELS),
     _one_of("optimizer", OPTIMIZERS),
+    _one_of("learning_rate_schedule", LEARNING_RATE_SCHEDULES),
+    _one_of("moving_statistics", MOVING_STATISTICS),
     _one_of("strategy", TRANSFER_STRATEGIES),
     _check_numbers,
     _check_augment,

@@ -36,15 +36,32 @@ from keraslab.train.results import epochs_to_target, read_history, steps_to_targ
 TRANSFER_ARCH_KEYS = ["blocks_per_stage", "filters", "zero_init_residual"]
 
 
-def optimizer_for(cfg):
-    """The Keras optimizer a config asks for."""
+def optimizer_for(cfg, total_steps=None):
+    """The Keras optimizer a config asks for; a "cosine" learning-rate schedule decays to 0
+    over `total_steps` optimizer steps.
+
+    Raises:
+        ValueError: for a "cosine" schedule without a positive `total_steps`.
+    """
     cfg = RunConfig.from_dict(cfg)
     lr = float(cfg.learning_rate)
+    if cfg.learning_rate_schedule == "cosine":
+        if not isinstance(total_steps, int) or total_steps < 1:
+            raise ValueError("A 'cosine' learning_rate_schedule decays over the run's steps: `total_steps` must be "
+                             f"a positive integer. Received: total_steps={total_steps!r}")
+        lr = keras.optimizers.schedules.CosineDecay(lr, total_steps)
     if cfg.optimizer == "sgd":
         return keras.optimizers.SGD(lr, momentum=float(cfg.momentum))
     if cfg.optimizer == "adam":
         return keras.optimizers.Adam(lr)
     return keras.optimizers.AdamW(lr, weight_decay=float(cfg.weight_decay))
+
+
+def total_steps(cfg, data):
+    """The optimizer steps a run of `cfg.epochs` epochs makes over `data`'s training images."""
+    images, batch = len(data.x), data.global_batch
+    per_epoch = images // batch if bool(cfg.drop_remainder) and images >= batch else -(-images // batch)
+    return int(cfg.epochs) * per_epoch
 
 
 def build_model(cfg, input_shape, num_classes, backbone_weights=None):
@@ -60,7 +77,7 @@ def build_model(cfg, input_shape, num_classes, backbone_weights=None):
         return models.build_convnet(input_shape, num_classes, seed=seed, normalization=cfg.normalization or "none",
                                     **pick(cfg, ["filters", "groups", "activation", "initializer", "regularizer",
                                                  "rate", "block_size", "head_dropout", "dense_units",
-                                                 "virtual_batch_size"]))
+                                                 "virtual_batch_size", "moving_statistics"]))
     if cfg.model == "resnet":
         return models.build_resnet(input_shape, num_classes, seed=seed, normalization=cfg.normalization or "batch",
                                    **pick(cfg, ["blocks_per_stage", "filters", "groups", "stochastic_depth",
@@ -193,12 +210,13 @@ def fit(cfg, data, make_model, runtime, run_dir, *, extra_callbacks=(), verbose=
         from keraslab.train import loop
 
         model, history = loop.train(make_model, data.train_ds, strategy=runtime.strategy, epochs=int(cfg.epochs),
-                                    global_batch_size=data.global_batch, optimizer=lambda: optimizer_for(cfg),
+                                    global_batch_size=data.global_batch,
+                                    optimizer=lambda: optimizer_for(cfg, total_steps(cfg, data)),
                                     validation_data=data.test_ds, verbose=verbose)
         return Fitted(model, history, int(model.optimizer.iterations.numpy()), {})
     with runtime.strategy.scope():
         model = make_model()
-        model.compile(optimizer_for(cfg), "categorical_crossentropy", metrics=["accuracy"],
+        model.compile(optimizer_for(cfg, total_steps(cfg, data)), "categorical_crossentropy", metrics=["accuracy"],
                       jit_compile=runtime.jit_compile, steps_per_execution=int(cfg.steps_per_execution))
     history_path = run_dir / "history.csv"
     callbacks = [EpochTimer(), keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
@@ -259,7 +277,19 @@ def evaluate(cfg, data, fitted, runtime):
         if cfg.save_predictions:
             predictions = {"probs": probs.astype(np.float32), "labels": data.y_test,
                            **{f"corrupted_{k}": v.astype(np.float32) for k, v in corrupted_probs.items()}}
+    if "recalibrated_batch_norm" in cfg.diagnostics:  # last: it changes the model's statistics
+        scores["final_accuracy_recalibrated"] = _recalibrated_accuracy(model, data)
     return scores, predictions
+
+
+def _recalibrated_accuracy(model, data):
+    """Test accuracy after BatchNorm's statistics are re-estimated on the training images that
+    `train_eval_ds` holds, as one batch (`keraslab.diagnostics.recalibrate_batch_norm`)."""
+    from keraslab.diagnostics import recalibrate_batch_norm
+
+    images = np.concatenate([batch[0] for batch in data.train_eval_ds.as_numpy_iterator()])
+    recalibrate_batch_norm(model, images)
+    return float(model.evaluate(data.test_ds, verbose=0)[1])
 
 
 def _accuracy_fields(history, cfg, test_loss, test_acc, train_acc, validation_images):

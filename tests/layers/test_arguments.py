@@ -25,7 +25,7 @@ NON_DEFAULTS = {
                             gamma_initializer="zeros", moving_mean_initializer="ones",
                             moving_variance_initializer="zeros", beta_regularizer="l2",
                             gamma_regularizer="l1", beta_constraint="non_neg",
-                            gamma_constraint="unit_norm"),
+                            gamma_constraint="unit_norm", moving_statistics="slices"),
     kl.DropBlock2D: dict(rate=0.2, block_size=(3, 5), data_format="channels_first",
                          shared_across_channels=False, seed=4),
     kl.DropPath: dict(rate=0.2, seed=4),

@@ -56,6 +56,25 @@ def test_moving_statistics_are_those_of_the_whole_batch():
     np.testing.assert_allclose(ours(x, training=False), core(x, training=False), atol=1e-5)
 
 
+def test_moving_statistics_over_slices_are_those_a_batch_of_that_size_would_track():
+    # Oracle: Keras core's BatchNormalization trained on each slice as its own batch, one
+    # slice after another; with momentum 0 its moving statistics are the last slice's, so the
+    # mean over slices is their plain mean (NumPy), and the biased variances shrink the estimate.
+    x = rng.normal(1.0, 2.0, size=(16, 3, 3, 5)).astype("float32")
+    ours = GhostBatchNorm(2, momentum=0.0, moving_statistics="slices")
+    ours(x, training=True)
+    means, variances = [], []
+    for start in range(0, 16, 2):
+        core = keras.layers.BatchNormalization(momentum=0.0)
+        core(x[start : start + 2], training=True)
+        means.append(np.asarray(core.moving_mean))
+        variances.append(np.asarray(core.moving_variance))
+    np.testing.assert_allclose(ours.moving_mean, np.mean(means, 0), atol=1e-5)
+    np.testing.assert_allclose(ours.moving_variance, np.mean(variances, 0), atol=1e-5)
+    whole = x.reshape(-1, 5).var(0)
+    assert np.all(np.asarray(ours.moving_variance) < whole)
+
+
 def test_a_virtual_batch_as_large_as_the_batch_is_batch_normalization():
     x = rng.normal(2.0, 3.0, size=(20, 6)).astype("float32")
     ours, core = GhostBatchNorm(64), keras.layers.BatchNormalization()
@@ -118,6 +137,7 @@ def test_fit_under_mirrored_strategy(two_cpu_strategy):
         ({"virtual_batch_size": 2.0}, "Received: virtual_batch_size=2.0"),
         ({"virtual_batch_size": 2, "momentum": 1.0}, "Received: momentum=1.0"),
         ({"virtual_batch_size": 2, "epsilon": 0}, "Received: epsilon=0"),
+        ({"virtual_batch_size": 2, "moving_statistics": "slice"}, "Received: moving_statistics='slice'"),
     ],
 )
 def test_bad_arguments_name_the_value(kwargs, message):

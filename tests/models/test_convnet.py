@@ -5,7 +5,7 @@ import pytest
 from keraslab.layers import DropBlock2D, GhostBatchNorm, GroupNorm, InstanceNorm
 from keraslab.models import build_convnet
 
-NORM_TYPES = {"batch": keras.layers.BatchNormalization, "layer": keras.layers.LayerNormalization,
+NORM_TYPES = {"batch": keras.layers.BatchNormalization, "layer": GroupNorm,
               "group": GroupNorm, "instance": InstanceNorm}
 
 
@@ -24,9 +24,16 @@ def test_normalization_is_one_argument(norm):
     np.testing.assert_allclose(out.sum(1), 1.0, rtol=1e-5)
 
 
-def test_layer_norm_is_over_all_features_of_a_sample():
+def test_layer_norm_is_over_all_features_of_a_sample_with_parameters_per_channel():
+    # Oracle: Keras core's LayerNormalization over (height, width, channels), whose scale and
+    # offset are per position; at their initial values (1 and 0) the two must agree.
     model = build_convnet((8, 8, 3), 2, normalization="layer", filters=(4,) * 5)
-    assert list(model.get_layer("norm_1").axis) == [1, 2, 3]
+    ours = model.get_layer("norm_1")
+    x = np.random.default_rng(1).normal(2.0, 3.0, size=(3, 8, 8, 4)).astype("float32")
+    core = keras.layers.LayerNormalization(axis=[1, 2, 3], epsilon=ours.epsilon)
+    np.testing.assert_allclose(ours(x), core(x), atol=1e-4)
+    assert [tuple(w.shape) for w in ours.trainable_weights] == [(4,), (4,)]
+    assert [tuple(w.shape) for w in core.trainable_weights] == [(8, 8, 4), (8, 8, 4)]
 
 
 def test_group_norm_predictions_do_not_depend_on_batch():

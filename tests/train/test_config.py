@@ -32,7 +32,7 @@ def test_unknown_keys_are_named_with_their_values():
     ("filters", [8, 0]), ("filters", []), ("blocks_per_stage", "2"), ("shuffle", "yes"), ("offline", 1),
     ("augment", 3), ("early_stopping_patience", -2), ("fine_tune_from", 0), ("seed", 1.5), ("name", ""),
     ("normalization", 3), ("dense_units", -1), ("virtual_batch_size", 0), ("virtual_batch_size", 2.5),
-    ("virtual_batch_size", True),
+    ("virtual_batch_size", True), ("learning_rate_schedule", "step"), ("moving_statistics", "slice"),
 ])
 def test_bad_values_name_the_key_and_the_value(key, value):
     with pytest.raises(ValueError) as info:
@@ -67,6 +67,11 @@ def test_virtual_batch_size_needs_batch_norm_in_a_convnet_and_a_batch_it_divides
         RunConfig.from_dict(config)
     message = str(info.value)
     assert message.startswith("`virtual_batch_size` ") and f"Received: virtual_batch_size=8, {named}" in message
+
+
+def test_moving_statistics_over_slices_need_slices():
+    with pytest.raises(ValueError, match="Received: moving_statistics='slices', virtual_batch_size=None"):
+        RunConfig.from_dict({"model": "convnet", "normalization": "batch", "moving_statistics": "slices"})
 
 
 def test_replace_validates_and_the_config_is_frozen():

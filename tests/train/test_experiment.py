@@ -186,3 +186,30 @@ def test_step_counts_go_on_past_a_short_last_execution(tmp_path, runtime):
     cfg = {**TINY, "name": "short", "train_size": 224, "epochs": 3, "eval_every_steps": 4, "steps_per_execution": 2}
     record = experiment.run_experiment(cfg, tmp_path, runtime=runtime, command="test")["diagnostics"]["steps"]
     assert record["step"] == [0, 4, 9, 13, 16, 20]
+
+
+def test_a_cosine_schedule_decays_the_learning_rate_to_zero_over_the_run(tmp_path, runtime):
+    # Oracle: the cosine formula, lr * (1 + cos(pi * step / total)) / 2, at the run's last step.
+    cfg = RunConfig.from_dict({**TINY, "name": "cosine", "epochs": 2, "learning_rate_schedule": "cosine"})
+    data = experiment.load_data(cfg, runtime)
+    assert experiment.total_steps(cfg, data) == 2 * 8
+    make_model, _ = experiment.model_factory(cfg, data)
+    (tmp_path / "cosine").mkdir()
+    fitted = experiment.fit(cfg, data, make_model, runtime, tmp_path / "cosine")
+    assert fitted.steps == 16 and float(fitted.model.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)
+    halfway = experiment.optimizer_for(cfg, 16)
+    halfway.iterations.assign(4)
+    assert float(halfway.learning_rate) == pytest.approx(0.05 * (1 + np.cos(np.pi / 4)) / 2, rel=1e-5)
+    assert float(experiment.optimizer_for({**TINY}, None).learning_rate) == pytest.approx(0.05)
+    with pytest.raises(ValueError, match="Received: total_steps=0"):
+        experiment.optimizer_for(cfg, 0)
+
+
+def test_recalibrated_accuracy_is_scored_after_the_other_scores(tmp_path, runtime):
+    cfg = {**TINY, "name": "recalibrated", "model": "convnet", "filters": [4, 4, 8, 8, 8], "normalization": "batch",
+           "virtual_batch_size": 2, "moving_statistics": "slices", "epochs": 1,
+           "diagnostics": ["recalibrated_batch_norm"]}
+    result = experiment.run_experiment(cfg, tmp_path, runtime=runtime, command="test")
+    assert 0.0 <= result["final_accuracy_recalibrated"] <= 1.0
+    assert {layer.moving_statistics for layer in experiment.build_model(RunConfig.from_dict(cfg), (8, 8, 1), 10).layers
+            if layer.name.startswith("norm_")} == {"slices"}
