@@ -1,54 +1,71 @@
-"""Lab 2, normalization: a 6-layer ConvNet whose BatchNorm statistics are computed over 2, 8,
-32 or 128 examples of one optimizer batch of 128, beside LayerNorm, GroupNorm and no
-normalization at the same batch and number of steps."""
+"""Lab 2, normalization: a 6-layer ConvNet on Fashion-MNIST whose BatchNorm statistics are
+computed over 2, 8, 32 or 128 examples of one optimizer batch of 128, beside LayerNorm, GroupNorm
+and no normalization at the same batch and number of steps.
+
+The design, fixed before the runs:
+
+- data: 12,000 Fashion-MNIST training images drawn once (the same for every seed), of which
+  2,000 are held out for validation; all 10,000 test images score every run;
+- one optimizer batch (128) and one number of steps (15 epochs of 78 steps) for every run, SGD
+  with momentum 0.9 at 0.04 (the course's 0.01 at its batch of 32, scaled linearly to 128),
+  decayed to 0 by a cosine schedule, so that the last weights are a stable score, not one noisy
+  epoch of many;
+- only the statistics' size differs between the BatchNorm runs (`GhostBatchNorm`), and the
+  moving statistics are tracked over the slices, as training with batches of that many examples
+  would track them: both failure mechanisms of small-batch BatchNorm are in the design, noisy
+  statistics in training, and inference statistics estimated from small batches (a slice of 2
+  estimates its variance at half the population's on average). Each BatchNorm run is scored
+  twice, with the moving statistics it tracked and with statistics re-estimated on 2,000 training
+  images after training (`recalibrated_batch_norm`): the difference is the second mechanism's
+  share;
+- LayerNorm normalizes each example over height, width and channels with a scale and an offset
+  per channel (GroupNorm with one group), so it has the parameters of GroupNorm and BatchNorm;
+- convergence: correct validation predictions counted every 39 steps (twice an epoch), steps
+  until 85 % of them are right (`TARGET`, chosen for Fashion-MNIST before the runs);
+- 4 seeds per configuration (initial weights and batch order): at a seed spread of 0.5 points,
+  Welch's test at 4 seeds calls differences from about 0.9 points, below the 1-2 points the
+  issue asks the lab to see; every verdict states the detectable size the runs actually had.
+"""
 
 from __future__ import annotations
 
 from keraslab.labs.figures import bar_figure, first_repeats, robustness_figures, training_figures
 from keraslab.labs.spec import Claim, Figure, Verdict
-from keraslab.train.report import epochs_or_never, percent
-from keraslab.train.results import result_epochs_to_target
-from keraslab.train.stats import Spread, spread_text, welch_text
+from keraslab.train.report import percent
+from keraslab.train.stats import compare, spread_text
 
 TITLE = ("Normalization: BatchNorm statistics over 2 to 128 examples of one batch of 128 "
-         "(GhostBatchNorm), beside LayerNorm, GroupNorm and no normalization")
+         "(GhostBatchNorm), beside LayerNorm, GroupNorm and no normalization, on Fashion-MNIST")
 ALIASES = ("normalization",)
-
-# The design, fixed before any run (see the page): one optimizer batch of 128 examples and one
-# number of steps for every run, so that only the normalization differs. The batch is 128 so that
-# it holds statistics of 2, 8, 32 and 128 examples; the learning rate is the course's 0.01 at its
-# reference batch of 32, scaled linearly to 128 (Goyal et al., 2017): 0.04, for every run.
+TARGET = 0.85
 OPTIMIZER_BATCH = 128
 EXAMPLES_PER_STATISTIC = (2, 8, 32, 128)
 BASE = {
-    "dataset": "cifar10", "model": "convnet", "optimizer": "sgd", "learning_rate": 0.04,
-    "momentum": 0.9, "batch_size": OPTIMIZER_BATCH, "epochs": 60, "target_accuracy": 0.70,
-    "drop_remainder": True, "early_stopping_patience": None, "diagnostics": ["loss_noise"],
+    "dataset": "fashion_mnist", "train_size": 12_000, "validation_split": 1 / 6,
+    "model": "convnet", "filters": [8, 8, 16, 16, 32, 32], "groups": 4,
+    "optimizer": "sgd", "learning_rate": 0.04, "momentum": 0.9, "learning_rate_schedule": "cosine",
+    "batch_size": OPTIMIZER_BATCH, "epochs": 15, "drop_remainder": True, "early_stopping_patience": None,
+    "target_accuracy": TARGET, "eval_every_steps": 39,
+    "diagnostics": ["loss_noise", "recalibrated_batch_norm"],
 }
 # Every BatchNorm run goes through GhostBatchNorm, 128 included (where it is Keras's
 # BatchNormalization: tests/layers), so that the four differ in the statistics' size alone.
-GRID = [{"name": f"batch-{size}", "normalization": "batch", "virtual_batch_size": size}
-        for size in EXAMPLES_PER_STATISTIC] + [
+GRID = [{"name": f"batch-{size}", "normalization": "batch", "virtual_batch_size": size,
+         "moving_statistics": "slices"} for size in EXAMPLES_PER_STATISTIC] + [
     {"name": "layer", "normalization": "layer"},
     {"name": "group", "normalization": "group"},
     {"name": "none", "normalization": "none"},
 ]
 SCALES = {
-    "fast": {"train_size": 256, "test_size": 128, "epochs": 1, "filters": [8, 8, 16, 16, 16, 16]},
-    # 3,840 = 30 batches of 128: 900 steps in 30 epochs. The first cpu run had 10 epochs (300
-    # steps) and ended with every configuration still climbing (test accuracy moving by up to 20
-    # points from one epoch to the next, so the last epoch's value was mostly noise): the budget
-    # was tripled for that reason alone, nothing else changed, and the results were remade.
-    # About 40 minutes for the 21 runs on 2 CPU cores. Half the full model's width in the first
-    # layers; 4 groups keep 2, 4 and 8 channels per group, as 8 groups of the 16-64 channels would.
-    "cpu": {"train_size": 3840, "test_size": 2000, "epochs": 30, "filters": [8, 8, 16, 16, 32, 32], "groups": 4},
-    # 50,000 images: 390 steps per epoch, 23,400 steps per run (7 runs, within the course's 75
-    # minutes on one GPU: benchmarks/labs.py).
-    "full": {"train_size": None, "test_size": None, "epochs": 60},
+    "fast": {"train_size": 768, "test_size": 256, "epochs": 1, "eval_every_steps": 1,
+             "filters": [8, 8, 16, 16, 16, 16]},
+    # About 80 s a run on 2 CPU cores: 28 runs.
+    "cpu": {},
+    # The course's data and budget: CIFAR-10 from TFDS, the full model, 60 epochs.
+    "full": {"dataset": "cifar10", "train_size": None, "validation_split": 0.1, "epochs": 60,
+             "filters": [32, 32, 64, 64, 128, 128], "groups": 8},
 }
-# Three seeds per configuration at cpu scale: a seed sets the initial weights and the order of
-# the batches (so which examples share a statistic); the images are the same for every seed.
-REPEATS = {"cpu": 3}
+REPEATS = {"cpu": 4}
 # A difference between two configurations counts when Welch's two-sided t-test over their
 # seeds gives p below this.
 ALPHA = 0.05
@@ -69,9 +86,24 @@ def train_accuracy_batch_statistics(row):
     return 100.0 * accuracy[-1] if accuracy else None
 
 
+def recalibrated_accuracy(row):
+    """A column getter: a BatchNorm run's test accuracy (%) with its statistics re-estimated
+    after training (None for the other normalizations, which have none)."""
+    if row["config"]["normalization"] != "batch" or row.get("final_accuracy_recalibrated") is None:
+        return None
+    return 100.0 * row["final_accuracy_recalibrated"]
+
+
+def steps_or_never(row):
+    """A run's optimizer steps to `TARGET` on its validation images, or "never"."""
+    steps = row.get("steps_to_target")
+    return "never" if steps is None else steps
+
+
 TABLE = [
     ("normalization", "config.normalization", "{}"), ("examples per statistic", examples_per_statistic, "{}"),
-    ("epochs to 70 %", epochs_or_never, "{}"), ("test accuracy (%)", percent("final_accuracy"), "{:.1f}"),
+    ("steps to 85 %", steps_or_never, "{}"), ("test accuracy (%)", percent("final_accuracy"), "{:.1f}"),
+    ("test accuracy, statistics re-estimated (%)", recalibrated_accuracy, "{:.1f}"),
     ("train accuracy, training mode (%)", train_accuracy_batch_statistics, "{:.1f}"),
     ("train accuracy, inference mode (%)", percent("final_train_accuracy"), "{:.1f}"),
     ("loss noise", "loss_noise", "{:.3f}"), ("s / epoch", "time_per_epoch", "{:.1f}"),
@@ -83,109 +115,142 @@ TABLE = [
 COURSE_TABLE = [("none", 32, "80-100", "72-75", "none"), ("batch", 32, "30-40", "82-85", "batch-32"),
                 ("batch", 2, "60-80", "75-78", "batch-2"), ("layer", 2, "40-50", "80-82", "layer"),
                 ("group", 2, "35-45", "81-84", "group")]
-# The course's data: all of CIFAR-10 from TFDS (a result's data source is "tfds" or "offline:<stand-in>").
-COURSE_DATA = {"source": "tfds", "dataset": "cifar10", "train_size": 50000}
 
 
-def _accuracies(group):
-    return [100.0 * r["final_accuracy"] for r in group]
+def _accuracies(group, key="final_accuracy"):
+    return [100.0 * r[key] for r in group]
 
 
-def _test(a, b):
-    return welch_text(a, b, alpha=ALPHA)
+def _steps_or_budget(group):
+    """Steps to the target per run, a run that never reached it counted at its last step (a
+    lower bound on the steps it would have needed)."""
+    return [r["steps"] if r.get("steps_to_target") is None else r["steps_to_target"] for r in group]
+
+
+def _detectable(comparison, unit=" points"):
+    return f"{comparison.detectable:.2g}{unit}" if comparison.detectable == comparison.detectable else "–"
+
+
+def _combined(statuses):
+    """One status for a claim judged by several comparisons that must all hold."""
+    if all(s == "reproduced" for s in statuses):
+        return "reproduced"
+    return "not reproduced" if "not reproduced" in statuses else "inconclusive"
+
+
+def small_batch_comparison(groups, size=2, reference=32, key="final_accuracy"):
+    """The `Comparison` of test accuracy (points), `reference` examples per statistic minus `size`."""
+    return compare(_accuracies(groups[f"batch-{reference}"], key), _accuracies(groups[f"batch-{size}"], key),
+                   alpha=ALPHA)
 
 
 def _judge_degrades_below_8(groups):
-    two, eight, reference = (_accuracies(groups[f"batch-{n}"]) for n in (2, 8, 32))
-    d2, below2, p2 = _test(two, reference)
-    d8, below8, p8 = _test(eight, reference)
-    below2, below8 = below2 and d2 < 0, below8 and d8 < 0
-    status = "reproduced" if below2 and not below8 else "not reproduced"
-    return Verdict(status, f"test accuracy with statistics over 2 examples {spread_text(two)} %, over 8 {spread_text(eight)} %, "
-                           f"over 32 {spread_text(reference)} %: 2 against 32 {d2:+.1f} points ({p2}), 8 against 32 "
-                           f"{d8:+.1f} points ({p8}).")
+    # The course's table: 82-85 % at 32 examples, 75-78 % at 2: a drop of 4 to 10 points, and
+    # none at 8 ("below 8").
+    two, eight = small_batch_comparison(groups, 2), small_batch_comparison(groups, 8)
+    status = two.verdict(4, 10)
+    if eight.different and eight.difference > 0:
+        status = "not reproduced"
+    return Verdict(status, f"test accuracy over 2 examples per statistic {spread_text(_accuracies(groups['batch-2']))} %, "
+                           f"over 8 {spread_text(_accuracies(groups['batch-8']))} %, over 32 "
+                           f"{spread_text(_accuracies(groups['batch-32']))} %: 32 minus 2 {two.text('{:.1f}')} points, "
+                           f"32 minus 8 {eight.text('{:.1f}')} points.",
+                   claimed="4-10 points below 8 examples (82-85 % against 75-78 %), none at 8",
+                   observed=f"{two.difference:+.1f} points at 2, {eight.difference:+.1f} at 8",
+                   detectable=_detectable(two))
+
+
+def per_example_comparisons(groups):
+    """`{"layer": Comparison, "group": Comparison}`: each against BatchNorm over 2 examples (points)."""
+    two = _accuracies(groups["batch-2"])
+    return {name: compare(_accuracies(groups[name]), two, alpha=ALPHA) for name in ("layer", "group")}
 
 
 def _judge_per_example_beat_batch_2(groups):
-    two = _accuracies(groups["batch-2"])
-    parts, beats = [], []
-    for name in ("group", "layer"):
-        difference, different, p = _test(_accuracies(groups[name]), two)
-        beats.append(different and difference > 0)
-        parts.append(f"{name} {spread_text(_accuracies(groups[name]))} % ({difference:+.1f} points, {p})")
-    return Verdict("reproduced" if all(beats) else "not reproduced",
-                   f"against BatchNorm over 2 examples ({spread_text(two)} %): " + "; ".join(parts) + ".")
+    # The course's table: LayerNorm 80-82 % and GroupNorm 81-84 % against BatchNorm at 2, 75-78 %.
+    claimed = {"layer": (2, 7), "group": (3, 9)}
+    comparisons = per_example_comparisons(groups)
+    status = _combined([comparisons[name].verdict(*claimed[name]) for name in comparisons])
+    parts = [f"{name} {spread_text(_accuracies(groups[name]))} % ({c.text('{:.1f}')} points)"
+             for name, c in comparisons.items()]
+    return Verdict(status, f"against BatchNorm over 2 examples ({spread_text(_accuracies(groups['batch-2']))} %): "
+                           + "; ".join(parts) + ".",
+                   claimed="LayerNorm 2-7, GroupNorm 3-9 points above",
+                   observed=", ".join(f"{name} {c.difference:+.1f}" for name, c in comparisons.items()) + " points",
+                   detectable=", ".join(f"{name} {_detectable(c)}" for name, c in comparisons.items()))
 
 
 def _judge_group_beats_layer(groups):
-    group, layer = _accuracies(groups["group"]), _accuracies(groups["layer"])
-    difference, different, p = _test(group, layer)
-    return Verdict("reproduced" if different and difference > 0 else "not reproduced",
-                   f"GroupNorm {spread_text(group)} %, LayerNorm {spread_text(layer)} %: {difference:+.1f} points ({p}).")
+    # 81-84 % against 80-82 %: 1.5 points between the ranges' midpoints, at most 4.
+    comparison = compare(_accuracies(groups["group"]), _accuracies(groups["layer"]), alpha=ALPHA)
+    return Verdict(comparison.verdict(1.5, 4),
+                   f"GroupNorm {spread_text(_accuracies(groups['group']))} %, LayerNorm "
+                   f"{spread_text(_accuracies(groups['layer']))} %: {comparison.text('{:.1f}')} points.",
+                   claimed="1.5 points (81-84 % against 80-82 %)", observed=f"{comparison.difference:+.1f} points",
+                   detectable=_detectable(comparison))
 
 
-def _epochs_with_never_as_next(group):
-    """Epochs to the target per seed, a run that never reached it counted at one epoch past
-    its last (so a mean over them is a lower bound)."""
-    return [result_epochs_to_target(r) if result_epochs_to_target(r) is not None else r["epochs_run"] + 1 for r in group]
+def convergence_comparison(groups):
+    """Steps to 85 % without normalization minus with BatchNorm over the whole batch (a run that
+    never got there counted at its last step), as a `Comparison`, and how many never got there."""
+    none, batch = groups["none"], groups[f"batch-{OPTIMIZER_BATCH}"]
+    censored = sum(r.get("steps_to_target") is None for r in none + batch)
+    return compare(_steps_or_budget(none), _steps_or_budget(batch), alpha=ALPHA), censored
 
 
 def _judge_faster_convergence(groups):
-    none, batch = groups["none"], groups[f"batch-{OPTIMIZER_BATCH}"]
-    shown = (f"epochs to 70 % per seed: none {[epochs_or_never(r) for r in none]}, BatchNorm over the batch of "
-             f"{OPTIMIZER_BATCH} {[epochs_or_never(r) for r in batch]}")
-    if any(result_epochs_to_target(r) is None for r in batch):
-        return Verdict("not testable at this scale", f"{shown}: not every BatchNorm run reaches 70 %.")
-    none_epochs, batch_epochs = _epochs_with_never_as_next(none), _epochs_with_never_as_next(batch)
-    ratio = (sum(none_epochs) / len(none_epochs)) / (sum(batch_epochs) / len(batch_epochs))
-    difference, different, p = _test(none_epochs, batch_epochs)
-    if all(result_epochs_to_target(r) is not None for r in none):
-        within = different and difference > 0 and 2 <= ratio <= 5
-        return Verdict("reproduced" if within else "not reproduced", f"{shown}: a ratio of {ratio:.1f} (epochs, {p}).")
-    if ratio > 5:
-        return Verdict("not reproduced", f"{shown}: at least {ratio:.1f}x (never counted as one epoch past the "
-                                         "last), more than the claimed 5x.")
-    return Verdict("not testable at this scale", f"{shown}: at least {ratio:.1f}x (never counted as one epoch past "
-                                                 "the last); the epochs run cannot tell whether it is within 5x.")
+    comparison, censored = convergence_comparison(groups)
+    shown = (f"steps to 85 % per seed: none {[steps_or_never(r) for r in groups['none']]}, BatchNorm over the "
+             f"batch of {OPTIMIZER_BATCH} {[steps_or_never(r) for r in groups[f'batch-{OPTIMIZER_BATCH}']]}")
+    batch_mean = comparison.b.mean
+    ratio = comparison.a.mean / batch_mean
+    verdict = dict(claimed="2-5x fewer steps", observed=f"{'at least ' if censored else ''}{ratio:.2f}x",
+                   detectable=f"{comparison.detectable:.0f} steps ({1 + comparison.detectable / batch_mean:.2f}x)")
+    if any(r.get("steps_to_target") is None for r in groups[f"batch-{OPTIMIZER_BATCH}"]):
+        return Verdict("inconclusive", f"{shown}: not every BatchNorm run reached 85 %.", **verdict)
+    status = comparison.verdict(batch_mean * (2 - 1), batch_mean * (5 - 1))
+    if censored and status != "reproduced":
+        # A lower bound: only a ratio already past 5x is decided.
+        status = "not reproduced" if ratio > 5 else "inconclusive"
+    return Verdict(status, f"{shown}: none needs {'at least ' if censored else ''}{ratio:.2f}x the steps "
+                           f"({comparison.text('{:.0f}')} steps; a run that never reached 85 % is counted at its "
+                           "last step).", **verdict)
 
 
 def _judge_noisier_loss(groups):
     two, whole = ([r["loss_noise"] for r in groups[f"batch-{n}"]] for n in (2, OPTIMIZER_BATCH))
-    difference, different, p = _test(two, whole)
-    return Verdict("reproduced" if different and difference > 0 else "not reproduced",
-                   f"batch-to-batch loss noise in the last epoch: statistics over 2 examples {spread_text(two, '{:.3f}')}, "
-                   f"over {OPTIMIZER_BATCH} {spread_text(whole, '{:.3f}')} ({p}).")
+    comparison = compare(two, whole, alpha=ALPHA)
+    # No size is claimed: a called increase reproduces it, a called decrease refutes it, and an
+    # uncalled difference leaves it open.
+    status = ("inconclusive" if not comparison.different
+              else "reproduced" if comparison.difference > 0 else "not reproduced")
+    return Verdict(status, f"batch-to-batch loss noise in the last epoch: statistics over 2 examples "
+                           f"{spread_text(two, '{:.3f}')}, over {OPTIMIZER_BATCH} {spread_text(whole, '{:.3f}')} "
+                           f"({comparison.text('{:.3f}')}).",
+                   claimed="noisier (no size)", observed=f"{comparison.difference:+.3f}",
+                   detectable=_detectable(comparison, ""))
 
 
 def _judge_course_row(configuration, epochs, accuracy):
-    """A row of the course's table: testable only on CIFAR-10 itself, all 50,000 images."""
-    low, high = (float(v) for v in accuracy.split("-"))
+    """A row of the course's table: its figures are for CIFAR-10, all 50,000 images."""
 
     def judge(groups):
         group = groups[configuration]
         data = group[0]["data"]
-        ours = (f"here ({configuration}, {data['train_size']:,} training images, {group[0]['epochs_run']} epochs): "
-                f"epochs to 70 % {[epochs_or_never(r) for r in group]}, test accuracy {spread_text(_accuracies(group))} %")
-        config = group[0]["config"]
-        if (data["source"] != COURSE_DATA["source"] or config.get("dataset") != COURSE_DATA["dataset"]
-                or config.get("train_size") is not None):
-            return Verdict("not testable at this scale",
-                           f"{ours}; the claim is for all {COURSE_DATA['train_size']:,} CIFAR-10 images "
-                           f"(these are {data['source']}): absolute figures do not carry over.")
-        first, last = (int(v) for v in epochs.split("-"))
-        mean = Spread(tuple(_accuracies(group))).mean
-        reached = [result_epochs_to_target(r) for r in group]
-        if None in reached and first > group[0]["epochs_run"]:
-            return Verdict("not testable at this scale", f"{ours}; the claimed epochs exceed the epochs run.")
-        holds = low <= mean <= high and all(e is not None and first <= e <= last for e in reached)
-        return Verdict("reproduced" if holds else "not reproduced", f"{ours}.")
+        return Verdict("not testable at this scale",
+                       f"here ({configuration}, {data['train_size']:,} Fashion-MNIST training images, "
+                       f"{group[0]['steps']:,} steps): steps to 85 % {[steps_or_never(r) for r in group]}, test "
+                       f"accuracy {spread_text(_accuracies(group))} %. The claim is for all 50,000 CIFAR-10 "
+                       "images: absolute figures do not carry over.",
+                       claimed=f"{epochs} epochs to 70 %, {accuracy} % (CIFAR-10)",
+                       observed=f"{spread_text(_accuracies(group))} %")
 
     return judge
 
 
 CLAIMS = [
     Claim(f"{norm} normalization at batch size {batch}: {epochs} epochs to 70 %, {accuracy} % final accuracy "
-          "(CIFAR-10)", ("epochs_to_target", "final_accuracy"), (configuration,),
+          "(CIFAR-10)", ("steps_to_target", "final_accuracy"), (configuration,),
           {"epochs_to_target": epochs, "final_accuracy": f"{accuracy} %"},
           judge=_judge_course_row(configuration, epochs, accuracy))
     for norm, batch, epochs, accuracy, configuration in COURSE_TABLE
@@ -196,7 +261,7 @@ CLAIMS = [
           ("final_accuracy",), ("batch-2", "layer", "group"), judge=_judge_per_example_beat_batch_2),
     Claim("GroupNorm is better than LayerNorm in a ConvNet (81-84 % against 80-82 %)", ("final_accuracy",),
           ("group", "layer"), judge=_judge_group_beats_layer),
-    Claim("Normalization gives 2-5x faster convergence", ("epochs_to_target",), ("none", f"batch-{OPTIMIZER_BATCH}"),
+    Claim("Normalization gives 2-5x faster convergence", ("steps_to_target",), ("none", f"batch-{OPTIMIZER_BATCH}"),
           {"speedup": "2-5x"}, judge=_judge_faster_convergence),
     Claim("Smaller batches give a noisier loss (here the optimizer batch is fixed and only the BatchNorm "
           "statistics shrink)", ("loss_noise",), ("batch-2", f"batch-{OPTIMIZER_BATCH}"), judge=_judge_noisier_loss),
