@@ -23,10 +23,11 @@ def test_lab_tables_format_each_value_and_mark_missing_ones():
     assert lines[2] == "| he | relu | – | 700 | 97.3 | 0.02 | 0.005 | 4 |"  # 0.02 / 4 and 8 / 2
     assert lines[3] == "| he | relu | – | never | 50.0 | – | – | – |"
     lab2 = labs.lab_table("lab2", [_row(loss_noise=0.12345, time_per_epoch=3.21, final_train_accuracy=0.61,
+                                        final_accuracy_recalibrated=0.5234,
                                         history={"accuracy": [0.4, 0.55]},
                                         config={**_row()["config"], "virtual_batch_size": 8})])
     # statistics over 8 examples; the training-mode accuracy is the last epoch's as fit logged it
-    assert lab2.splitlines()[2] == "| batch | 8 | never | 50.0 | 55.0 | 61.0 | 0.123 | 3.2 |"
+    assert lab2.splitlines()[2] == "| batch | 8 | never | 50.0 | 52.3 | 55.0 | 61.0 | 0.123 | 3.2 |"
     with pytest.raises(ValueError, match="lab='lab9'"):
         labs.lab_table("lab9", [])
 
