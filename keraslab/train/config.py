@@ -254,6 +254,11 @@ def _check_augment(cfg):
 def _check_diagnostics(cfg):
     if not isinstance(cfg.diagnostics, (list, tuple)) or any(d not in DIAGNOSTICS for d in cfg.diagnostics):
         _fail("diagnostics", cfg.diagnostics, "a list of " + ", ".join(repr(d) for d in DIAGNOSTICS))
+    # Callbacks see one running mean per execution: the loss of each batch cannot be recovered.
+    if "loss_noise" in cfg.diagnostics and cfg.steps_per_execution != 1:
+        raise ValueError("The 'loss_noise' diagnostic needs the loss of every batch, so steps_per_execution must be "
+                         f"1. Received: steps_per_execution={cfg.steps_per_execution!r}, "
+                         f"diagnostics={cfg.diagnostics!r}")
 
 
 def _check_virtual_batch_size(cfg):

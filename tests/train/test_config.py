@@ -69,6 +69,12 @@ def test_virtual_batch_size_needs_batch_norm_in_a_convnet_and_a_batch_it_divides
     assert message.startswith("`virtual_batch_size` ") and f"Received: virtual_batch_size=8, {named}" in message
 
 
+def test_loss_noise_needs_one_step_per_execution():
+    # Keras logs one running mean per execution: per-batch losses are lost with more steps.
+    with pytest.raises(ValueError, match=r"Received: steps_per_execution=4, diagnostics=\['loss_noise'\]"):
+        RunConfig.from_dict({"diagnostics": ["loss_noise"], "steps_per_execution": 4})
+
+
 def test_moving_statistics_over_slices_need_slices():
     with pytest.raises(ValueError, match="Received: moving_statistics='slices', virtual_batch_size=None"):
         RunConfig.from_dict({"model": "convnet", "normalization": "batch", "moving_statistics": "slices"})
