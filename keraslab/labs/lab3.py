@@ -116,13 +116,6 @@ STRUCTURED_POINTS = 1.0
 COURSE_TABLE = (("none", "none", 95, 70), ("dropout 0.5", "dropout-0.5", 88, 78),
                 ("augmentation", "augment", 85, 80), ("both", BOTH, 82, 82))
 
-TABLE = [
-    ("run", "name", "{}"), ("train accuracy (%)", percent("final_train_accuracy"), "{:.1f}"),
-    ("test accuracy (%)", percent("final_accuracy"), "{:.1f}"),
-    ("gap (points)", percent("generalization_gap"), "{:.1f}"),
-    ("lowest validation loss at epoch", lambda r: lowest_loss_epoch(r), "{}"),
-]
-
 
 def lowest_loss_epoch(row):
     """The epoch (from 1) of a run's lowest validation loss (None without a history). The
@@ -130,6 +123,14 @@ def lowest_loss_epoch(row):
     before them shows over-fitting; one at the end, that the loss never turned up."""
     losses = row.get("history", {}).get("val_loss") or []
     return 1 + min(range(len(losses)), key=losses.__getitem__) if losses else None
+
+
+TABLE = [
+    ("run", "name", "{}"), ("train accuracy (%)", percent("final_train_accuracy"), "{:.1f}"),
+    ("test accuracy (%)", percent("final_accuracy"), "{:.1f}"),
+    ("gap (points)", percent("generalization_gap"), "{:.1f}"),
+    ("lowest validation loss at epoch", lowest_loss_epoch, "{}"),
+]
 
 
 def course_effects():
@@ -249,9 +250,9 @@ def _judge_regularizer(name):
         parts = [_compared(groups, name, "none", "generalization_gap", -CLAIM_SHARE * removed * gap),
                  _compared(groups, name, "none", "final_accuracy", CLAIM_SHARE * gained * gap)]
         return Verdict(combined(p[0] for p in parts),
-                       f"{_describe(groups, name)}. Gap {parts[0][1]}; test accuracy {parts[1][1]}. The course's "
-                       f"effect is {removed * 100:.0f} % of the gap removed and {gained * 100:.0f} % gained; here, with a gap of "
-                       f"{gap:.1f} points, reproduced from half of each.",
+                       f"{_describe(groups, name)}. Gap {parts[0][1]}; test accuracy {parts[1][1]}. The "
+                       f"course's effect is {removed * 100:.0f} % of the gap removed and {gained * 100:.0f} % "
+                       f"gained; here, with a gap of {gap:.1f} points, reproduced from half of each.",
                        claimed=f"gap -{removed * gap:.1f}, test +{gained * gap:.1f} points "
                                f"({removed * 100:.0f} % and {gained * 100:.0f} % of the gap)",
                        observed=f"gap {parts[0][2]}, test {parts[1][2]} points",

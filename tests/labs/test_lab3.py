@@ -175,3 +175,14 @@ def test_every_value_the_page_shows_is_one_the_lab_glues():
     values = lab3.page_values(_results({"none": (0.99, 0.79)}))
     assert used and used <= set(values), sorted(used - set(values))
     assert all(isinstance(v, str) for v in values.values())
+
+
+def test_lowest_loss_epoch_is_the_first_minimum_counted_from_one():
+    assert lab3.lowest_loss_epoch({"history": {"val_loss": [0.9, 0.5, 0.7, 0.5]}}) == 2
+    assert lab3.lowest_loss_epoch({"history": {}}) is None
+
+
+def test_a_claim_needing_several_comparisons_takes_the_weakest():
+    assert lab3.combined(["reproduced", "reproduced"]) == "reproduced"
+    assert lab3.combined(["reproduced", "inconclusive"]) == "inconclusive"
+    assert lab3.combined(["inconclusive", "not reproduced", "reproduced"]) == "not reproduced"
