@@ -2,8 +2,10 @@
 0.2, 0.3 and 0.5, data augmentation, and dropout with augmentation, on a ConvNet that
 over-fits a small Fashion-MNIST training set; read through the generalization gap.
 
-The design, fixed before the grid's runs (a pilot, with seeds the grid does not use, set only
-the number of seeds; see `PILOT`):
+The design, fixed before the grid's runs. Trial runs of single configurations (none,
+dropout 0.5, augmentation, DropBlock 0.5) chose the network's width, the epochs and the learning
+rate, for an over-fitting regime within the time budget; a pilot with the final design, at seeds
+the grid does not use, set only the number of seeds (see `PILOT`):
 
 - data: 1,250 Fashion-MNIST training images drawn once (the same for every seed, inside the
   course's 1,000-5,000), of which 250 are held out for validation, so 1,000 train the model;
@@ -12,8 +14,8 @@ the number of seeds; see `PILOT`):
 - model: the labs' ConvNet, six 3x3 convolutions (8, 16, 32, 32, 64, 64 channels, He
   initialization, ReLU) in pairs, each pair followed by 2x2 max-pooling (28x28 -> 14x14 -> 7x7
   -> 3x3), global average pooling and a 256-unit dense layer: without regularization it fits
-  94-96 % of its 1,000 training images while its test accuracy stays about 15 points lower (the
-  pilot), the over-fitting regime the lab needs. A wider network or more epochs did not fit the
+  its 1,000 training images while its test accuracy stays more than 15 points lower and its
+  validation loss turns up about halfway (the pilot), the over-fitting regime the lab needs. A wider network or more epochs did not fit the
   time budget. **No normalization layer**: with BatchNorm after a dropout layer, switching dropout
   off at inference changes the variance of what BatchNorm normalizes with statistics gathered
   under dropout (the variance shift), and the inference-mode training accuracy falls below the
@@ -31,14 +33,17 @@ the number of seeds; see `PILOT`):
   rotations of up to 15 degrees (the course's figure; garments are photographed upright, so a
   small tilt is label-preserving) and brightness/contrast jitter of 0.1 (garments of one class
   come in every shade; kept small because every Fashion-MNIST background is black);
-- training: 22 epochs for every run (704 optimizer steps of batch 32), Adam at 1e-3 decayed to 0
+- training: 22 epochs for every run (704 optimizer steps of batch 32), Adam at 3e-3 decayed to 0
   by a cosine schedule, so every run ends at a stable point with the same budget; no early
-  stopping. Train accuracy is measured in inference mode (no dropout, no augmentation) on the
+  stopping. (At 1e-3 the unregularized network fitted only 94-96 % of its training images in
+  this budget, and its validation loss was lowest near the end: too weak an over-fitting
+  regime; at 3e-3 it fits 99 % and its validation loss turns up about halfway.) Train accuracy is measured in inference mode (no dropout, no augmentation) on the
   1,000 training images, test accuracy on the 2,000 test images, with the final weights;
 - seeds: `REPEATS` per configuration (a seed changes the initial weights, the masks, the batch
-  order and the augmentations; the images do not): at the pilot's spreads, the fewest at which
-  Welch's test could call the smallest effects the claims against no regularization are judged
-  at (`pilot_seeds`); the claims table's "detectable" column says whether each comparison could;
+  order and the augmentations; the images do not): at the pilot's spreads, taken at their 80 %
+  upper confidence limits, the fewest at which Welch's test could call the smallest effects the
+  claims against no regularization are judged at (`pilot_seeds`), and at least 3; the claims
+  table's "detectable" column says whether each comparison could;
 - verdicts: the course's figures are single CIFAR-10 runs, so its absolute accuracies do not
   carry over; its *effects* do, measured in shares of the unregularized gap (see
   `course_effects`): dropout 0.5 removes 15 of the 25 gap points (60 %) and turns 8 of them
@@ -71,7 +76,7 @@ BASE = {
     "validation_split": VALIDATION_IMAGES / (TRAIN_IMAGES + VALIDATION_IMAGES), "test_size": TEST_IMAGES,
     "model": "convnet", "normalization": "none", "filters": [8, 16, 32, 32, 64, 64], "dense_units": 256,
     "initializer": "he", "activation": "relu", "drop_stages": 1, "block_size": 7,
-    "optimizer": "adam", "learning_rate": 1e-3, "learning_rate_schedule": "cosine", "batch_size": 32,
+    "optimizer": "adam", "learning_rate": 3e-3, "learning_rate_schedule": "cosine", "batch_size": 32,
     "epochs": 22, "steps_per_execution": 16, "early_stopping_patience": None, "train_eval_size": TRAIN_IMAGES,
 }
 BOTH = "dropout-0.5+augment"
@@ -96,12 +101,10 @@ SCALES = {
 }
 # The pilot: the unregularized configuration with this design at seeds the grid does not use
 # (`keraslab run lab3 --scale cpu --offline --only none --set seed=7000`); test accuracy (%) and
-# gap (points) per seed. It set only the number of seeds (`pilot_seeds`): at the pilot's own
-# spreads 3 are enough; at their 80 % upper confidence limits `pilot_seeds(0.8)` would be asked
-# for, which the lab's time budget (25 minutes for the grid on 2 shared cores) does not allow.
-PILOT = {"seeds": (7000, 8000, 9000), "final_accuracy": (79.3, 81.0, 80.4),
-         "generalization_gap": (14.7, 15.4, 15.3)}
-REPEATS = {"cpu": 3}  # max(3, pilot_seeds())
+# gap (points) per seed. It set only the number of seeds: `pilot_seeds(0.8)`, at least 3.
+PILOT = {"seeds": (7000, 8000, 9000), "final_accuracy": (80.5, 79.7, 80.35),
+         "generalization_gap": (18.0, 19.0, 18.45)}
+REPEATS = {"cpu": 3}  # max(3, pilot_seeds(0.8))
 
 # A claim is reproduced from this share of the course's effect (scaled to this grid's gap):
 # the course's figures are single runs on another dataset, so a narrower band would judge their noise.
@@ -365,7 +368,7 @@ def check(results):
         assert (config["drop_stages"], config["block_size"], config["filters"], config["dense_units"]) == (
             1, 7, BASE["filters"], BASE["dense_units"]), f"{r['name']}: {config}"
         assert (config["optimizer"], config["learning_rate"], config["learning_rate_schedule"], config["batch_size"]) \
-            == ("adam", 1e-3, "cosine", 32), f"{r['name']}: {config}"
+            == ("adam", 3e-3, "cosine", 32), f"{r['name']}: {config}"
         assert r["epochs_run"] == BASE["epochs"] and config["early_stopping_patience"] is None, \
             f"{r['name']}: {r['epochs_run']} epochs, patience {config['early_stopping_patience']}"
         assert config["augment"] in (None, AUGMENT), f"{r['name']}: augment {config['augment']}"
@@ -384,7 +387,9 @@ def check_discussion(results):
     none = group_repeats(results)["none"]
     assert all(100 * r["generalization_gap"] >= LARGE_GAP_POINTS for r in none), \
         f"an unregularized run's gap is below {LARGE_GAP_POINTS:.0f} points"
-    assert all(r["final_train_accuracy"] >= 0.9 for r in none), "an unregularized run fits under 90 % of its images"
+    assert all(r["final_train_accuracy"] >= 0.95 for r in none), "an unregularized run fits under 95 % of its images"
+    assert all(lowest_loss_epoch(r) < BASE["epochs"] - 2 for r in none), \
+        "an unregularized run's validation loss was lowest in its last three epochs (it never turned up)"
 
 
 def course_table(results):
