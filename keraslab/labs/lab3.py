@@ -225,7 +225,7 @@ def _judged(a, b, claimed):
     sign = 1 if claimed > 0 else -1
     comparison = compare([sign * v for v in a], [sign * v for v in b])
     status = comparison.verdict(abs(claimed))
-    observed = f"{sign * comparison.difference:+.1f}"
+    observed = f"{round(sign * comparison.difference, 1) + 0.0:+.1f}"  # + 0.0: no "-0.0"
     called = f"Welch p = {comparison.p:.2g}" if not math.isnan(comparison.p) else "no Welch test: no spread"
     detectable = MISSING if math.isnan(comparison.detectable) else f"{comparison.detectable:.1f}"
     return status, f"{observed} points ({called})", observed, detectable

@@ -190,3 +190,7 @@ def test_a_claim_needing_several_comparisons_takes_the_weakest():
     assert lab3.combined(["reproduced", "reproduced"]) == "reproduced"
     assert lab3.combined(["reproduced", "inconclusive"]) == "inconclusive"
     assert lab3.combined(["inconclusive", "not reproduced", "reproduced"]) == "not reproduced"
+
+
+def test_a_difference_that_rounds_to_zero_is_not_signed_negative():
+    assert lab3._judged([80.0, 80.1, 79.9], [80.03, 80.13, 79.93], 1.0)[2] == "+0.0"
