@@ -12,7 +12,7 @@ REGULARIZERS = ("none", "dropout", "spatial", "dropblock")
 def build_convnet(input_shape, num_classes, normalization="none", filters=(32, 32, 64, 64, 128, 128),
                   groups=8, activation="relu", initializer="he", regularizer="none", rate=0.0,
                   block_size=7, head_dropout=0.0, dense_units=0, virtual_batch_size=None,
-                  moving_statistics="batch", seed=0, name="convnet"):
+                  moving_statistics="batch", drop_stages=None, seed=0, name="convnet"):
     """Builds the labs' ConvNet: 3x3 convolutions in pairs, each pair followed by max-pooling.
 
     Each convolution is followed by the chosen normalization and then the activation
@@ -20,7 +20,8 @@ def build_convnet(input_shape, num_classes, normalization="none", filters=(32, 3
     normalization follows (the normalization's offset replaces it). The head is global
     average pooling, an optional Dense layer, and a softmax layer.
 
-    `regularizer` places one dropout kind after each pooling stage except the last:
+    `regularizer` places one dropout kind after each pooling stage except the last (or
+    after the first `drop_stages` stages):
     "dropout" (element-wise), "spatial" (whole channels, `SpatialDropout2D`) or
     "dropblock" (contiguous `block_size` squares, `keraslab.layers.DropBlock2D`), each with
     drop rate `rate`. `head_dropout` adds plain dropout before the classifier.
@@ -38,6 +39,10 @@ def build_convnet(input_shape, num_classes, normalization="none", filters=(32, 3
         regularizer: "none", "dropout", "spatial" or "dropblock".
         rate: drop rate of `regularizer`.
         block_size: DropBlock block size.
+        drop_stages: how many pooling stages, from the first, the regularizer follows; None:
+            every stage but the last. One stage keeps it on the largest pooled map (on a 28x28
+            input, 14x14: the only map on which a 7x7 DropBlock block is a region rather than
+            the whole map).
         head_dropout: dropout rate before the classifier.
         dense_units: units of a hidden Dense layer in the head (0: none). A large value
             makes the model overfit small datasets, which lab 3 wants.
@@ -75,10 +80,16 @@ def build_convnet(input_shape, num_classes, normalization="none", filters=(32, 3
             if f % g:
                 raise ValueError(f"`groups` must divide every layer's channel count. Received: groups={groups!r}, filters={filters!r}")
 
-    inputs = keras.Input(tuple(input_shape), name="inputs")
-    x = inputs
     n = len(filters)
     pool_after = {i for i in range(1, n + 1) if i % 2 == 0 or i == n}
+    if drop_stages is None:
+        drop_stages = len(pool_after) - 1
+    elif not (isinstance(drop_stages, int) and 1 <= drop_stages < len(pool_after)):
+        raise ValueError(f"`drop_stages` must be None or 1 to {len(pool_after) - 1} (the last of the "
+                         f"{len(pool_after)} pooling stages is never followed by the regularizer). "
+                         f"Received: drop_stages={drop_stages!r}")
+    inputs = keras.Input(tuple(input_shape), name="inputs")
+    x = inputs
     stage = 0
     for i, f in enumerate(filters, start=1):
         x = keras.layers.Conv2D(f, 3, padding="same", use_bias=norm == "none",
@@ -92,8 +103,7 @@ def build_convnet(input_shape, num_classes, normalization="none", filters=(32, 3
         if i in pool_after:
             stage += 1
             x = keras.layers.MaxPooling2D(2, name=f"pool_{stage}")(x)
-            last_stage = i == n
-            if regularizer != "none" and rate > 0 and not last_stage:
+            if regularizer != "none" and rate > 0 and stage <= drop_stages:
                 x = _drop_layer(regularizer, rate, block_size, seed + 100 + stage, f"drop_{stage}")(x)
     x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
     if dense_units:

@@ -75,6 +75,8 @@ class RunConfig:
     regularizer: str = "none"
     rate: float = 0.0
     block_size: int = 7
+    # Convnet: how many pooling stages, from the first, `regularizer` follows (None: all but the last).
+    drop_stages: int | None = None
     head_dropout: float = 0.0
     dense_units: int = 0
     blocks_per_stage: list | None = None
@@ -298,7 +300,7 @@ _CHECKS = (
     _strings("name", "dataset", "activation", "initializer", "regularizer"),
     _strings("lab", "normalization", "data_dir", "ensemble", optional=True),
     _positive_ints("train_size", "test_size", "image_size", "channels", "virtual_batch_size", "eval_every_steps",
-                   optional=True),
+                   "drop_stages", optional=True),
     _positive_ints("depth", "width", "groups", "block_size", "pretrain_size", "pretrain_epochs", "lsuv_batch",
                    "batch_size", "epochs", "train_eval_size", "steps_per_execution"),
     _non_negative_ints("dense_units"),

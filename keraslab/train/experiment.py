@@ -77,7 +77,7 @@ def build_model(cfg, input_shape, num_classes, backbone_weights=None):
         return models.build_convnet(input_shape, num_classes, seed=seed, normalization=cfg.normalization or "none",
                                     **pick(cfg, ["filters", "groups", "activation", "initializer", "regularizer",
                                                  "rate", "block_size", "head_dropout", "dense_units",
-                                                 "virtual_batch_size", "moving_statistics"]))
+                                                 "virtual_batch_size", "moving_statistics", "drop_stages"]))
     if cfg.model == "resnet":
         return models.build_resnet(input_shape, num_classes, seed=seed, normalization=cfg.normalization or "batch",
                                    **pick(cfg, ["blocks_per_stage", "filters", "groups", "stochastic_depth",

@@ -73,3 +73,27 @@ def test_dropblock_regularizer_and_errors():
         build_convnet((32, 32, 3), 10, normalization="weight")
     with pytest.raises(ValueError, match="groups"):
         build_convnet((32, 32, 3), 10, normalization="group", filters=(6,) * 5, groups=4)
+
+
+def test_drop_stages_puts_the_regularizer_after_the_first_pooling_stages_only():
+    # 28x28 input: pooling stages give 14x14, 7x7 and 3x3 maps; one stage: the 14x14 map only.
+    model = build_convnet((28, 28, 1), 10, filters=(8,) * 6, regularizer="dropblock", rate=0.3, drop_stages=1)
+    dropped = [layer for layer in model.layers if isinstance(layer, DropBlock2D)]
+    assert [tuple(layer.input.shape[1:3]) for layer in dropped] == [(14, 14)]
+    default = build_convnet((28, 28, 1), 10, filters=(8,) * 6, regularizer="spatial", rate=0.3)
+    assert sum(isinstance(layer, keras.layers.SpatialDropout2D) for layer in default.layers) == 2
+    for bad in (0, 3):  # 3 pooling stages: the last is never followed by the regularizer
+        with pytest.raises(ValueError, match=rf"Received: drop_stages={bad}"):
+            build_convnet((28, 28, 1), 10, filters=(8,) * 6, regularizer="dropout", rate=0.3, drop_stages=bad)
+
+
+def test_drop_stages_is_a_run_setting():
+    from keraslab.train.config import RunConfig
+    from keraslab.train.experiment import build_model
+
+    cfg = RunConfig.from_dict({"model": "convnet", "filters": [8] * 6, "regularizer": "dropout", "rate": 0.2,
+                               "drop_stages": 1})
+    model = build_model(cfg, (28, 28, 1), 10)
+    assert [layer.name for layer in model.layers if isinstance(layer, keras.layers.Dropout)] == ["drop_1"]
+    with pytest.raises(ValueError, match=r"Received: drop_stages=0"):
+        RunConfig.from_dict({"drop_stages": 0})
