@@ -58,10 +58,13 @@ def input_shape_of(cfg):
 
 def train_steps(cfg):
     """Optimizer steps of one full-scale run (no early stopping)."""
-    images = cfg["train_size"] or FULL_TRAIN_SIZES[cfg["dataset"]]
-    images = int(images * float(cfg["data_fraction"]))
-    images -= int(round(images * RunConfig.from_dict(cfg).validation_share))  # held out, not trained on
-    steps = -(-images // int(cfg["batch_size"])) * int(cfg["epochs"])
+    if cfg["steps_per_epoch"]:  # a step budget: the same steps whatever the number of images
+        steps = int(cfg["steps_per_epoch"]) * int(cfg["epochs"])
+    else:
+        images = cfg["train_size"] or FULL_TRAIN_SIZES[cfg["dataset"]]
+        images = int(images * float(cfg["data_fraction"]))
+        images -= int(round(images * RunConfig.from_dict(cfg).validation_share))  # held out, not trained on
+        steps = -(-images // int(cfg["batch_size"])) * int(cfg["epochs"])
     if cfg["model"] == "transfer" and cfg["strategy"] != "scratch":
         steps += -(-int(cfg["pretrain_size"]) // int(cfg["batch_size"])) * int(cfg["pretrain_epochs"])
     return steps

@@ -1,6 +1,14 @@
 """Transfer learning with a backbone the kit pretrains itself (nothing is downloaded).
 
-The source task (`load_source_task`) is a task of generated shapes related to the labs'
+Two source tasks (`PRETRAIN_DATASETS`, chosen by `pretrain_backbone(dataset=...)`):
+
+- "fashion_mnist": the real Fashion-MNIST clothing images (10 classes, read from their IDX
+  files like every Fashion-MNIST run, `keraslab.data.tfds.load_arrays`; grey, repeated to the
+  backbone's three channels); the training subset is drawn once (seed 0), the same for every
+  backbone seed, and the source test accuracy is measured on the held-out test images.
+- "shapes" (the default, as before): generated shapes, below.
+
+The shapes source task (`load_source_task`) is a task of generated shapes related to the labs'
 target but distinct from it: the offline flowers stand-in is `class_layout(5)` (circles,
 squares and triangles, solid or striped); the source has the 28 classes of `class_layout(40)`
 whose outline is none of those three (diamond, cross, ring, frame, x, half disc, ellipse, each
@@ -43,6 +51,9 @@ from keraslab.models.resnet import build_resnet
 STRATEGIES = ("A", "B", "scratch")
 BACKBONE_ARCH = {"blocks_per_stage": (1, 1, 1), "filters": (32, 64, 128)}
 SOURCE_NAME = "shapes-disjoint-outlines"
+# What `pretrain_backbone` can pretrain on, and the name its cache key and info record for each
+# ("shapes" keeps the name it had before Fashion-MNIST was added, so its cached backbones stay valid).
+PRETRAIN_DATASETS = {"shapes": SOURCE_NAME, "fashion_mnist": "fashion_mnist"}
 # The source classes are drawn from this layout of the shapes generator (10 outlines x 4 textures).
 SOURCE_LAYOUT = 40
 # The offline target (the 5-class flowers stand-in) whose outlines the source leaves out.
@@ -131,9 +142,39 @@ def _cache_dir(cache_dir):
     return Path(os.environ.get("KERASLAB_CACHE", Path.home() / ".cache" / "keraslab")) / "backbones"
 
 
+def load_pretrain_task(dataset, train_size, test_size, image_size, seed):
+    """The source task's images and labels for `pretrain_backbone`.
+
+    Args:
+        dataset: a key of `PRETRAIN_DATASETS`.
+        train_size, test_size: numbers of source images.
+        image_size: height and width (Fashion-MNIST: 28 only).
+        seed: seed of the shapes' streams (Fashion-MNIST's subsets are drawn with seed 0, the
+            same for every backbone).
+
+    Returns:
+        `((x_train, y_train), (x_test, y_test), num_classes, data_source)`: `uint8` RGB images,
+        `int64` labels, and what was read ("generated" or `load_arrays`'s source).
+
+    Raises:
+        ValueError: for an unknown `dataset`.
+    """
+    if dataset not in PRETRAIN_DATASETS:
+        raise ValueError(f"`dataset` must be one of {sorted(PRETRAIN_DATASETS)}. Received: dataset={dataset!r}")
+    if dataset == "shapes":
+        train, test = load_source_task(train_size=train_size, test_size=test_size, image_size=image_size, seed=seed)
+        return train, test, len(source_classes()), "generated"
+    from keraslab.data.tfds import DATASETS, load_arrays
+
+    x, y, xt, yt, data_source = load_arrays(dataset, train_size=train_size, test_size=test_size,
+                                            image_size=image_size, seed=0)
+    x, xt = (np.repeat(a, 3, -1) if a.shape[-1] == 1 else a for a in (x, xt))  # the backbone is RGB
+    return (x, y), (xt, yt), DATASETS[dataset]["num_classes"], data_source
+
+
 def pretrain_backbone(train_size=7000, epochs=10, batch_size=64, image_size=32, learning_rate=1e-3,
-                      seed=0, cache_dir=None, verbose=0, **arch):
-    """Pretrains the backbone on the source task (`load_source_task`), or loads it from the cache.
+                      seed=0, cache_dir=None, verbose=0, dataset="shapes", **arch):
+    """Pretrains the backbone on a source task (`load_pretrain_task`), or loads it from the cache.
 
     The weights are cached under `cache_dir` (default `$KERASLAB_CACHE/backbones` or
     `~/.cache/keraslab/backbones`) with a name derived from all arguments, the seed
@@ -149,18 +190,26 @@ def pretrain_backbone(train_size=7000, epochs=10, batch_size=64, image_size=32, 
         seed: seed of data and initialization.
         cache_dir: where to keep the weights.
         verbose: Keras verbosity during pretraining.
+        dataset: the source task, a key of `PRETRAIN_DATASETS` ("shapes" or "fashion_mnist").
         **arch: backbone architecture overrides (see `build_backbone`).
 
     Returns:
         `(backbone_weights_path, info)`: the path of the `.weights.h5` file and a dict with
-        the settings, `source_classes`, `chance` (1 / classes), `source_test_accuracy` (on
-        held-out source images) and `pretrain_seconds`. Build fresh copies with `load_backbone`.
+        the settings (`source` names the source task), `source_classes`, `chance` (1 / classes),
+        `source_data` (what was read), `source_test_accuracy` (on held-out source images) and
+        `pretrain_seconds`. Build fresh copies with `load_backbone`.
+
+    Raises:
+        ValueError: for an unknown `dataset`.
 
     Example:
     >>> path, info = pretrain_backbone(train_size=200, epochs=1)  # doctest: +SKIP
     """
+    if dataset not in PRETRAIN_DATASETS:
+        raise ValueError(f"`dataset` must be one of {sorted(PRETRAIN_DATASETS)}. Received: dataset={dataset!r}")
     settings = dict(train_size=train_size, epochs=epochs, batch_size=batch_size, image_size=image_size,
-                    learning_rate=learning_rate, seed=seed, arch={**BACKBONE_ARCH, **arch}, source=SOURCE_NAME)
+                    learning_rate=learning_rate, seed=seed, arch={**BACKBONE_ARCH, **arch},
+                    source=PRETRAIN_DATASETS[dataset])
     key = hashlib.sha256(json.dumps(settings, sort_keys=True, default=list).encode()).hexdigest()[:16]
     directory = _cache_dir(cache_dir)
     path = directory / f"backbone-{key}.weights.h5"
@@ -173,9 +222,8 @@ def pretrain_backbone(train_size=7000, epochs=10, batch_size=64, image_size=32, 
     from keraslab.data.pipeline import channel_stats, make_pipeline
 
     started = time.perf_counter()
-    (x, y), (xt, yt) = load_source_task(train_size=train_size, test_size=max(500, train_size // 10),
-                                        image_size=image_size, seed=seed)
-    num_classes = len(source_classes())
+    (x, y), (xt, yt), num_classes, data_source = load_pretrain_task(
+        dataset, train_size, max(500, train_size // 10), image_size, seed)
     mean, std = channel_stats(x)
     common = dict(batch_size=batch_size, num_classes=num_classes, mean=mean, std=std)
     train = make_pipeline(x, y, training=True, augment="standard", seed=seed, **common)
@@ -192,8 +240,8 @@ def pretrain_backbone(train_size=7000, epochs=10, batch_size=64, image_size=32, 
     tmp = directory / f".tmp-{os.getpid()}-{path.name}"
     backbone.save_weights(tmp)
     os.replace(tmp, path)  # atomic: parallel runs never read half a file
-    info = {**settings, "source_classes": num_classes, "chance": 1 / num_classes, "source_test_size": int(len(xt)),
-            "source_test_accuracy": float(accuracy), "pretrain_seconds": seconds}
+    info = {**settings, "source_classes": num_classes, "chance": 1 / num_classes, "source_data": data_source,
+            "source_test_size": int(len(xt)), "source_test_accuracy": float(accuracy), "pretrain_seconds": seconds}
     info_path.write_text(json.dumps(info, indent=1))
     return str(path), info
 

@@ -26,6 +26,8 @@ import numpy as np
 MODELS = ("mlp", "convnet", "resnet", "transfer")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 TRANSFER_STRATEGIES = ("scratch", "A", "B")
+# What a transfer backbone is pretrained on (`keraslab.models.transfer.PRETRAIN_DATASETS`).
+PRETRAIN_DATASETS = ("shapes", "fashion_mnist")
 DIAGNOSTICS = ("gradients", "activations", "loss_noise", "calibration", "corruptions", "recalibrated_batch_norm")
 LEARNING_RATE_SCHEDULES = ("constant", "cosine")
 MOVING_STATISTICS = ("batch", "slices")
@@ -84,6 +86,9 @@ class RunConfig:
     zero_init_residual: bool = True
     strategy: str = "A"
     fine_tune_from: int | None = None
+    # The transfer backbone's source task: "shapes" (generated shapes whose outlines the offline
+    # flowers stand-in never shows) or "fashion_mnist" (real clothing images).
+    pretrain_dataset: str = "shapes"
     pretrain_size: int = 5000
     pretrain_epochs: int = 10
     lsuv_batch: int = 256
@@ -96,6 +101,10 @@ class RunConfig:
     weight_decay: float = 0.0
     batch_size: int = 32
     epochs: int = 5
+    # Optimizer steps per epoch, the training images repeating across epochs: every run then
+    # makes `epochs * steps_per_epoch` steps whatever its number of images (a fixed step budget).
+    # None: one pass over the training images per epoch.
+    steps_per_epoch: int | None = None
     seed: int = 0
     early_stopping_patience: int | None = None
     # Optimizer steps run per call into the compiled graph (Keras's `steps_per_execution`): on
@@ -291,6 +300,13 @@ def _check_eval_every_steps(cfg):
               f"a multiple of steps_per_execution={cfg.steps_per_execution}")
 
 
+def _check_steps_per_epoch(cfg):
+    # An execution of `steps_per_execution` steps never straddles two epochs.
+    if cfg.steps_per_epoch is not None and cfg.steps_per_epoch % cfg.steps_per_execution:
+        _fail("steps_per_epoch", cfg.steps_per_epoch,
+              f"None or a multiple of steps_per_execution={cfg.steps_per_execution}")
+
+
 def _check_fine_tune_from(cfg):
     if cfg.fine_tune_from is not None and (not _is_int(cfg.fine_tune_from) or cfg.fine_tune_from < 1):
         _fail("fine_tune_from", cfg.fine_tune_from, "None or a stage number (from 1)")
@@ -300,7 +316,7 @@ _CHECKS = (
     _strings("name", "dataset", "activation", "initializer", "regularizer"),
     _strings("lab", "normalization", "data_dir", "ensemble", optional=True),
     _positive_ints("train_size", "test_size", "image_size", "channels", "virtual_batch_size", "eval_every_steps",
-                   "drop_stages", optional=True),
+                   "drop_stages", "steps_per_epoch", optional=True),
     _positive_ints("depth", "width", "groups", "block_size", "pretrain_size", "pretrain_epochs", "lsuv_batch",
                    "batch_size", "epochs", "train_eval_size", "steps_per_execution"),
     _non_negative_ints("dense_units"),
@@ -314,12 +330,14 @@ _CHECKS = (
     _one_of("learning_rate_schedule", LEARNING_RATE_SCHEDULES),
     _one_of("moving_statistics", MOVING_STATISTICS),
     _one_of("strategy", TRANSFER_STRATEGIES),
+    _one_of("pretrain_dataset", PRETRAIN_DATASETS),
     _check_numbers,
     _check_augment,
     _check_diagnostics,
     _check_fine_tune_from,
     _check_virtual_batch_size,
     _check_eval_every_steps,
+    _check_steps_per_epoch,
 )
 
 DEFAULTS = RunConfig().to_dict()

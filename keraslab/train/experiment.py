@@ -58,7 +58,10 @@ def optimizer_for(cfg, total_steps=None):
 
 
 def total_steps(cfg, data):
-    """The optimizer steps a run of `cfg.epochs` epochs makes over `data`'s training images."""
+    """The optimizer steps a run of `cfg.epochs` epochs makes over `data`'s training images
+    (`cfg.epochs * cfg.steps_per_epoch` when that is set)."""
+    if cfg.steps_per_epoch:
+        return int(cfg.epochs) * int(cfg.steps_per_epoch)
     images, batch = len(data.x), data.global_batch
     per_epoch = images // batch if bool(cfg.drop_remainder) and images >= batch else -(-images // batch)
     return int(cfg.epochs) * per_epoch
@@ -150,8 +153,10 @@ def load_data(cfg, runtime):
     mean, std = channel_stats(x)
     global_batch = runtime.global_batch_size(int(cfg.batch_size))
     common = dict(batch_size=global_batch, num_classes=num_classes, mean=mean, std=std)
+    # With `steps_per_epoch` the images repeat: an epoch is that many steps, whatever their number.
     train_ds = make_pipeline(x, y, training=True, augment=cfg.augment, seed=int(cfg.seed), shuffle=bool(cfg.shuffle),
-                             drop_remainder=bool(cfg.drop_remainder) and len(x) >= global_batch, **common)
+                             drop_remainder=bool(cfg.drop_remainder) and len(x) >= global_batch,
+                             repeat=bool(cfg.steps_per_epoch), **common)
     test_ds = make_pipeline(xt, yt, **common)
     val_ds = make_pipeline(x_val, y_val, **common) if n_val else test_ds
     n_eval = min(len(x), int(cfg.train_eval_size))
@@ -177,7 +182,7 @@ def model_factory(cfg, data):
         # One backbone per seed: the repeats of a lab differ in their backbone too.
         backbone_weights, backbone_info = pretrain_backbone(
             train_size=int(cfg.pretrain_size), epochs=int(cfg.pretrain_epochs), image_size=data.x.shape[1],
-            seed=int(cfg.seed), **pick(cfg, TRANSFER_ARCH_KEYS))
+            seed=int(cfg.seed), dataset=cfg.pretrain_dataset, **pick(cfg, TRANSFER_ARCH_KEYS))
 
     def make_model():
         model = build_model(cfg, data.x.shape[1:], data.num_classes, backbone_weights)
@@ -209,6 +214,9 @@ def fit(cfg, data, make_model, runtime, run_dir, *, extra_callbacks=(), verbose=
     if runtime.kind == "multi_worker":
         from keraslab.train import loop
 
+        if cfg.steps_per_epoch:
+            raise ValueError("The multi-worker loop trains whole passes over the images; it has no step budget. "
+                             f"Received: steps_per_epoch={cfg.steps_per_epoch!r} under multi-worker training")
         model, history = loop.train(make_model, data.train_ds, strategy=runtime.strategy, epochs=int(cfg.epochs),
                                     global_batch_size=data.global_batch,
                                     optimizer=lambda: optimizer_for(cfg, total_steps(cfg, data)),
@@ -231,7 +239,7 @@ def fit(cfg, data, make_model, runtime, run_dir, *, extra_callbacks=(), verbose=
     callbacks.extend(probes.values())
     callbacks.extend(extra_callbacks)
     model.fit(data.train_ds, validation_data=data.val_ds, epochs=int(cfg.epochs), callbacks=callbacks,
-              verbose=verbose, shuffle=False)  # the pipeline shuffles
+              steps_per_epoch=cfg.steps_per_epoch, verbose=verbose, shuffle=False)  # the pipeline shuffles
     diagnostics = {}
     if "gradients" in probes:
         diagnostics["gradients"] = probes["gradients"].records

@@ -32,8 +32,8 @@ def test_lab3_and_lab4_and_lab5_grids():
     assert {r["name"] for r in runs3} >= {"none", "dropout-0.5", "spatial-0.2", "dropblock-0.2", "augment"}
     assert all(r["block_size"] == 7 for r in runs3)
     _, _, runs4 = labs.lab_runs("lab4")
-    assert {(r["strategy"], r["data_fraction"]) for r in runs4} == {
-        (s, f) for s in ("scratch", "A", "B") for f in (0.2, 0.5, 1.0)}
+    assert {(r["strategy"], r["train_size"]) for r in runs4} == {
+        (s, n) for s in ("scratch", "A", "B") for n in (50, 350, 1000, 3500)}
     _, _, runs5 = labs.lab_runs("lab5")
     assert sum(r.get("ensemble") == "plain" for r in runs5) == 3
     assert {r["model"] for r in runs5 if r.get("ensemble") == "architectures"} == {"convnet", "resnet"}

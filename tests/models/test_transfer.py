@@ -1,12 +1,20 @@
+import hashlib
+import json
+import os
+
 import keras
 import numpy as np
 import pytest
 
+from keraslab.data import fashion_mnist
 from keraslab.data.offline import class_layout, make_shapes
+from keraslab.data.tfds import load_arrays
 from keraslab.models import build_transfer_model, count_params, load_backbone, pretrain_backbone
 from keraslab.models.transfer import (
+    BACKBONE_ARCH,
     SOURCE_CHUNK,
     SOURCE_SEED_OFFSET,
+    load_pretrain_task,
     load_source_task,
     source_classes,
 )
@@ -128,3 +136,41 @@ def test_each_seed_has_its_own_backbone(tmp_path):
 def test_source_task_errors_name_the_argument():
     with pytest.raises(ValueError, match="train_size.*Received: train_size=0"):
         load_source_task(train_size=0, test_size=10)
+
+
+needs_fashion_mnist = pytest.mark.skipif(
+    fashion_mnist.find_folder() is None and not os.environ.get("CI"),
+    reason=f"apt-get install {fashion_mnist.DEBIAN_PACKAGE} (CI installs it)")
+
+
+def test_the_shapes_source_keeps_the_cache_name_it_had(tmp_path):
+    """Backbones pretrained before the source became a choice stay valid: the default's cache
+    key is the hash of the settings as they were written then (oracle: that dict, by hand)."""
+    path, info = pretrain_backbone(train_size=64, epochs=1, batch_size=32, cache_dir=tmp_path, **ARCH)
+    old = dict(train_size=64, epochs=1, batch_size=32, image_size=32, learning_rate=1e-3, seed=0,
+               arch={**BACKBONE_ARCH, **ARCH}, source="shapes-disjoint-outlines")
+    key = hashlib.sha256(json.dumps(old, sort_keys=True, default=list).encode()).hexdigest()[:16]
+    assert path == str(tmp_path / f"backbone-{key}.weights.h5") and info["source_data"] == "generated"
+
+
+@needs_fashion_mnist
+def test_a_backbone_pretrained_on_fashion_mnist_learns_its_ten_real_classes(tmp_path):
+    path, info = pretrain_backbone(train_size=3000, epochs=2, batch_size=32, image_size=28, cache_dir=tmp_path,
+                                   dataset="fashion_mnist", zero_init_residual=False, **ARCH)
+    shapes, _ = pretrain_backbone(train_size=64, epochs=1, batch_size=32, image_size=28, cache_dir=tmp_path, **ARCH)
+    assert info["source"] == "fashion_mnist" and info["source_data"].startswith("idx:")
+    assert info["source_classes"] == 10 and info["chance"] == 0.1 and info["source_test_size"] == 500
+    assert info["source_test_accuracy"] > 0.3  # learned, not guessed (chance 10 %), in 188 steps
+    assert path != shapes
+    (x, y), (xt, yt), classes, source = load_pretrain_task("fashion_mnist", 100, 50, 28, seed=3)
+    reference = load_arrays("fashion_mnist", train_size=100, test_size=50, seed=0)  # one subset for every seed
+    np.testing.assert_array_equal(x, np.repeat(reference[0], 3, -1))
+    np.testing.assert_array_equal(yt, reference[3])
+    assert classes == 10 and source == reference[4] and x.shape == (100, 28, 28, 3)
+
+
+def test_an_unknown_source_is_named():
+    with pytest.raises(ValueError, match="Received: dataset='mnist'"):
+        pretrain_backbone(dataset="mnist")
+    with pytest.raises(ValueError, match="Received: dataset='mnist'"):
+        load_pretrain_task("mnist", 10, 10, 28, 0)

@@ -33,6 +33,7 @@ def test_unknown_keys_are_named_with_their_values():
     ("augment", 3), ("early_stopping_patience", -2), ("fine_tune_from", 0), ("seed", 1.5), ("name", ""),
     ("normalization", 3), ("dense_units", -1), ("virtual_batch_size", 0), ("virtual_batch_size", 2.5),
     ("virtual_batch_size", True), ("learning_rate_schedule", "step"), ("moving_statistics", "slice"),
+    ("pretrain_dataset", "mnist"), ("steps_per_epoch", 0), ("steps_per_epoch", 2.5),
 ])
 def test_bad_values_name_the_key_and_the_value(key, value):
     with pytest.raises(ValueError) as info:
@@ -44,7 +45,8 @@ def test_bad_values_name_the_key_and_the_value(key, value):
 @pytest.mark.parametrize("key,value", [
     ("train_size", None), ("normalization", "group"), ("augment", "lab3"), ("augment", None),
     ("early_stopping_patience", 0), ("validation_split", 0.0), ("target_accuracy", 1), ("filters", (4, 8)),
-    ("offline", None), ("fine_tune_from", 3), ("momentum", 0),
+    ("offline", None), ("fine_tune_from", 3), ("momentum", 0), ("pretrain_dataset", "fashion_mnist"),
+    ("steps_per_epoch", None), ("steps_per_epoch", 40),
 ])
 def test_accepted_values(key, value):
     assert getattr(RunConfig.from_dict({key: value}), key) == value
@@ -103,3 +105,14 @@ def test_validation_share_follows_early_stopping():
 def test_same_config_compares_as_json():
     assert same_config({"filters": (8, 16)}, {"filters": [8, 16]})
     assert not same_config({"filters": [8]}, {"filters": [16]})
+
+
+def test_the_old_defaults_of_the_transfer_and_budget_keys_are_kept():
+    # Results made before these keys existed count at their defaults: today's behaviour.
+    cfg = RunConfig()
+    assert cfg.pretrain_dataset == "shapes" and cfg.steps_per_epoch is None
+
+
+def test_an_epoch_of_steps_holds_whole_executions():
+    with pytest.raises(ValueError, match="steps_per_execution=10. Received: steps_per_epoch=25"):
+        RunConfig.from_dict({"steps_per_epoch": 25, "steps_per_execution": 10})

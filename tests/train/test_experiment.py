@@ -213,3 +213,18 @@ def test_recalibrated_accuracy_is_scored_after_the_other_scores(tmp_path, runtim
     assert 0.0 <= result["final_accuracy_recalibrated"] <= 1.0
     assert {layer.moving_statistics for layer in experiment.build_model(RunConfig.from_dict(cfg), (8, 8, 1), 10).layers
             if layer.name.startswith("norm_")} == {"slices"}
+
+
+def test_a_step_budget_makes_the_same_steps_whatever_the_number_of_images(tmp_path, runtime):
+    # 40 images at batch 32 make 2 steps a pass and 256 images 8: with steps_per_epoch both make
+    # epochs x steps_per_epoch steps, the images repeating, and the cosine schedule ends at 0.
+    budget = {**TINY, "epochs": 2, "steps_per_epoch": 6, "steps_per_execution": 3, "learning_rate_schedule": "cosine"}
+    few = experiment.run_experiment({**budget, "name": "few", "train_size": 40}, tmp_path, runtime=runtime)
+    many = experiment.run_experiment({**budget, "name": "many", "train_size": 256}, tmp_path, runtime=runtime)
+    assert few["steps"] == many["steps"] == 12 and few["epochs_run"] == many["epochs_run"] == 2
+    assert few["data"]["train_size"] == 40 and len(few["history"]["val_accuracy"]) == 2
+    cfg = RunConfig.from_dict({**budget, "train_size": 40})
+    assert experiment.total_steps(cfg, experiment.load_data(cfg, runtime)) == 12
+    plain = experiment.run_experiment({**TINY, "name": "plain", "train_size": 40, "epochs": 2}, tmp_path,
+                                      runtime=runtime)
+    assert plain["steps"] == 2 * 2  # without the key: one pass an epoch
