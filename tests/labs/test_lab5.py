@@ -241,3 +241,14 @@ def test_over_confidence_reads_the_reliability_diagram():
 
 def test_repeat_of_reads_the_run_name():
     assert lab5.repeat_of("plain-seed0-r2") == 2 and lab5.repeat_of("mixup") == 0
+
+
+def test_figures_add_the_out_of_distribution_bars_when_the_runs_scored_them(tmp_path):
+    results = _made_up_grid(tmp_path)
+    analyses = {"ensemble": lab5.evaluate_ensemble(tmp_path, results)}
+    assert "ood_auroc.png" in {f.file for f in lab5.figures(results, analyses)}
+    without = [{k: v for k, v in r.items() if k != "ood_auroc"} for r in results]
+    assert "ood_auroc.png" not in {f.file for f in lab5.figures(without, analyses)}
+    page = lab5.page_figures(results, analyses)["calibration"]
+    assert [f.file for f in page] == ["page_reliability.png", "page_corrupted.png", "page_ood.png"]
+    assert "averaging" in page[2].args[0] and "average of 5 (odd half)" in page[0].args[0]
