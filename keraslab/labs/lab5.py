@@ -547,14 +547,16 @@ def check(results):
     assert all(len(g) == GROUPS for g in groups.values()), "every configuration has every repeat"
     seeds = {r["config"]["seed"] for name in _PLAIN for r in groups[name]}
     assert len(seeds) == MEMBERS * GROUPS, f"the plain members' seeds are not distinct: {sorted(seeds)}"
-    steps = BASE["epochs"] * -(-2700 // BASE["batch_size"])
+    validation = round(BASE["train_size"] * BASE["validation_split"])
+    sizes = (BASE["train_size"] - validation, validation, BASE["test_size"])
+    steps = BASE["epochs"] * -(-sizes[0] // BASE["batch_size"])
     fixed = ("learning_rate", "learning_rate_schedule", "batch_size", "optimizer", "filters", "dense_units",
              "early_stopping_patience")
     for r in results:
         config, mix = r["config"], configuration_of(r["name"])
         assert r["data"]["source"].startswith("idx:"), f"{r['name']} read {r['data']['source']}"
-        assert (r["data"]["train_size"], r["data"]["validation_size"], r["data"]["test_size"]) == (
-            2700, 300, 4000), f"{r['name']}: {r['data']}"
+        assert (r["data"]["train_size"], r["data"]["validation_size"], r["data"]["test_size"]) == sizes, \
+            f"{r['name']}: {r['data']}"
         assert r["epochs_run"] == BASE["epochs"] and r["steps"] == steps, f"{r['name']}: {r['steps']} steps"
         assert {k: config[k] for k in fixed} == {k: BASE[k] for k in fixed}, f"{r['name']}: {config}"
         expected = {"mix": mix, "mix_alpha": 1.0} if mix in MIXING else None
