@@ -1,4 +1,5 @@
-"""Diagnostics: gradient, activation and batch-loss statistics during training, and calibration."""
+"""Diagnostics: gradient, activation and batch-loss statistics during training, calibration, and
+out-of-distribution detection."""
 
 from keraslab.diagnostics.calibration import expected_calibration_error, reliability_diagram
 from keraslab.diagnostics.callbacks import (
@@ -10,6 +11,7 @@ from keraslab.diagnostics.callbacks import (
     batch_losses_from_running_means,
     loss_noise,
 )
+from keraslab.diagnostics.ood import auroc, max_softmax_auroc
 from keraslab.diagnostics.recalibration import batch_norm_layers, recalibrate_batch_norm
 
 __all__ = [
@@ -18,10 +20,12 @@ __all__ = [
     "GradientNormCallback",
     "activation_layers",
     "activation_statistics",
+    "auroc",
     "batch_losses_from_running_means",
     "batch_norm_layers",
     "expected_calibration_error",
     "loss_noise",
+    "max_softmax_auroc",
     "recalibrate_batch_norm",
     "reliability_diagram",
 ]

