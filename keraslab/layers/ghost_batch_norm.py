@@ -75,7 +75,9 @@ class GhostBatchNorm(keras.layers.Layer):
     that ghost batches change only the training-time noise, not the inference statistics. With
     `moving_statistics="slices"` they are tracked as the mean of the slices' own statistics, the
     estimate that training with batches of `virtual_batch_size` examples would make: each
-    slice's biased variance shrinks it by `(v - 1) / v` on average (by half for slices of 2).
+    slice's biased variance misses part of the variation between samples, the part `1 / v`
+    of it on average (half for slices of 2; for feature maps the variation within each sample,
+    over its positions, is estimated in full).
     With `virtual_batch_size` at least the batch size, the layer is `BatchNormalization`
     either way.
 

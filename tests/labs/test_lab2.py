@@ -132,3 +132,23 @@ def test_page_values_cover_every_glue_name_of_the_page():
 def test_recalibration_gain_is_per_seed():
     group = _groups(BASE)["batch-2"]
     assert lab2.recalibration_gains(group) == pytest.approx([1.0] * 4)
+
+
+def test_the_page_design_and_discussion_hold_on_the_committed_results():
+    from keraslab.train.results import load_results
+
+    results = load_results(PAGE.parent / "results" / "lab2")
+    lab2.check(results)  # the design the page states
+    lab2.check_discussion(results)  # the statements its discussion makes in words
+    assert set(re.findall(r"\{glue:text\}`(\w+)`", PAGE.read_text())) <= set(lab2.page_values(results))
+
+
+def test_check_catches_a_design_the_page_does_not_state():
+    from keraslab.train.results import load_results
+
+    results = load_results(PAGE.parent / "results" / "lab2")
+    results[0]["config"]["moving_statistics"] = "batch"
+    with pytest.raises(AssertionError, match=results[0]["name"]):
+        lab2.check(results)
+    with pytest.raises(AssertionError, match="every seed"):
+        lab2.check(results[1:])
