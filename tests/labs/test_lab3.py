@@ -8,6 +8,7 @@ import pytest
 from keraslab import labs
 from keraslab.labs import lab3
 from keraslab.train.config import RunConfig, resolve_config
+from keraslab.train.results import load_results
 
 PAGE = Path(__file__).resolve().parents[2] / "book" / "labs" / "lab3.md"
 
@@ -153,7 +154,15 @@ def test_structured_kinds_must_beat_dropout_at_every_rate():
 def test_check_accepts_the_design_and_catches_a_broken_one():
     results = _results({"none": (0.99, 0.79)})
     lab3.check(results)
-    lab3.check_discussion(results)
+    committed = load_results(PAGE.parent / "results" / "lab3")
+    lab3.check(committed)
+    lab3.check_discussion(committed)  # the page's statements, on the runs it shows
+    narrowing = copy.deepcopy(committed)
+    for r in narrowing:
+        if r["name"].startswith("spatial-0.5"):
+            r["generalization_gap"] = 0.5
+    with pytest.raises(AssertionError, match="spatial: the gap does not narrow"):
+        lab3.check_discussion(narrowing)
     batch_norm = copy.deepcopy(results)
     batch_norm[3]["config"]["normalization"] = "batch"
     with pytest.raises(AssertionError, match="normalization"):
