@@ -140,7 +140,7 @@ def test_check_passes_the_design_and_catches_a_broken_one():
     broken = {
         "steps": lambda r: r.update(steps=200),
         "source": lambda r: r["data"].update(source="offline:digits"),
-        "learning_rate": lambda r: r["config"].update(learning_rate=1e-2),
+        "learning_rate": lambda r: r["config"].update(learning_rate=1e-3),
         "backbone": lambda r: r["backbone"] and r["backbone"].update(source_test_accuracy=0.2),
         "counted": lambda r: r["diagnostics"].update(steps={"step": [0]}),
     }
@@ -168,3 +168,8 @@ def test_page_values_are_text_and_cover_every_glue_of_the_page():
 def test_check_discussion_holds_on_the_made_up_grid():
     lab4.check_discussion(grid())
     assert group_repeats(grid())  # the runs group by configuration
+
+
+def test_the_learning_rate_is_the_one_with_the_lowest_pilot_training_loss_for_every_strategy():
+    for strategy, pilot in lab4.LEARNING_RATE_PILOT.items():
+        assert min(pilot, key=lambda rate: pilot[rate][0]) == lab4.BASE["learning_rate"], strategy
