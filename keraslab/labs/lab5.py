@@ -533,7 +533,18 @@ def page_values(results, analyses):
     values.update(_ensemble_page_values(ensemble))
     for index, claim in enumerate(CLAIMS):
         values[f"lab5_verdict_{index + 1}"] = claim.verdict(results, analyses).status
+    plain_auroc = _plain(groups, "ood_auroc")
+    values["lab5_plain_auroc_range"] = f"{min(plain_auroc):.2f}-{max(plain_auroc):.2f}"
+    for mix, comparison in mixing_auroc_comparisons(groups).items():
+        values[f"lab5_{mix}_auroc_vs_plain"] = comparison.text("{:.2f}")
     return values
+
+
+def mixing_auroc_comparisons(groups):
+    """`{method: Comparison}`: each mixing method's max-softmax AUROC on the digits minus the
+    plain members'."""
+    plain = _plain(groups, "ood_auroc")
+    return {mix: compare([r["ood_auroc"] for r in groups[mix]], plain) for mix in MIXING}
 
 
 def check(results):
@@ -577,3 +588,19 @@ def check_discussion(results, analyses):
         "a member's validation accuracy still moved by more than 1 point over its last two epochs"
     assert float(np.median([r["final_accuracy"] for r in members])) >= 0.8, "the members are not real classifiers"
     assert len(analyses["ensemble"]["repeats"]) == GROUPS
+    assert all(v > 0 for v in _plain_over_confidence(groups)), "a plain member is not over-confident"
+    assert all(over_confidence(r["reliability"]) < 0 for mix in MIXING for r in groups[mix]), \
+        "a MixUp or CutMix model is not under-confident"
+    assert all(np.mean([r["final_accuracy"] for r in groups[mix]]) < np.mean(_plain(groups, "final_accuracy"))
+               for mix in MIXING), "a mixing method is not below the plain members on clean images"
+    plain_auroc = _plain(groups, "ood_auroc")
+    assert abs(np.mean(plain_auroc) - 0.5) < 0.1, "the plain members' AUROC is not near chance"
+    ensembles = analyses["ensemble"]["repeats"]
+    assert all(e["stacking"] < e["vote"] <= e["average"] for e in ensembles), \
+        "the order stacking < vote <= average does not hold in every ensemble"
+    assert np.mean([e["stacking"] for e in ensembles]) < np.mean([e["mean_member"] for e in ensembles]), \
+        "stacking is not below the mean member on average"
+    assert all(e["ece_average"] <= 0.6 * _mean(e["ece_members"]) for e in ensembles), \
+        "averaging does not about halve the members' ECE"
+    cutmix = mixing_auroc_comparisons(groups)["cutmix"]
+    assert cutmix.different and cutmix.difference > 0, "CutMix's AUROC is not called above the plain members'"

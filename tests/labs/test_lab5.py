@@ -8,7 +8,7 @@ import pytest
 from keraslab import labs
 from keraslab.diagnostics import reliability_diagram
 from keraslab.labs import lab5
-from keraslab.train.results import group_repeats
+from keraslab.train.results import group_repeats, load_results
 
 N = 400  # test predictions per made-up run
 PAGE = Path(__file__).resolve().parents[2] / "book" / "labs" / "lab5.md"
@@ -189,7 +189,10 @@ def test_the_page_glues_only_values_the_lab_computes(tmp_path):
 def test_check_accepts_the_design_and_catches_a_broken_one(tmp_path):
     results = _made_up_grid(tmp_path)
     lab5.check(results)
-    lab5.check_discussion(results, {"ensemble": lab5.evaluate_ensemble(tmp_path, results)})
+    committed = PAGE.parent / "results" / "lab5"
+    shown = load_results(committed)
+    lab5.check(shown)
+    lab5.check_discussion(shown, labs.load_analyses("lab5", committed))  # the page's statements, on its runs
     broken = {
         "a missing repeat": [r for r in results if r["name"] != "mixup-r2"],
         "a constant schedule": [{**r, "config": {**r["config"], "learning_rate_schedule": "constant"}} for r in results],
