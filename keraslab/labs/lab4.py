@@ -430,7 +430,23 @@ def check_discussion(results):
     assert params["A"] < params["B"] < params["scratch"], f"trainable parameters {params}"
     per_step = {s: Spread(tuple(time_per_step(r) for r in groups[run_name(s, SIZES[-1])])).mean for s in STRATEGIES}
     assert per_step["A"] < per_step["scratch"], "a frozen backbone's step is cheaper than scratch's"
-    # TODO(after the grid): the statements of the discussion on the outcomes.
+    # The statements on the outcomes (written after the runs).
+    for size in SIZES:
+        b_over_a = compare(_accuracy(groups, "B", size), _accuracy(groups, "A", size))
+        assert b_over_a.different and b_over_a.difference > 10, f"B is not called 10+ points above A at {size}"
+    for size in SIZES[1:]:
+        a_scratch = compare(_accuracy(groups, "A", size), _accuracy(groups, "scratch", size))
+        assert a_scratch.different and a_scratch.difference < 0, f"A is not called below scratch at {size}"
+    smallest = compare(_accuracy(groups, "B", SIZES[0]), _accuracy(groups, "scratch", SIZES[0]))
+    assert smallest.different and smallest.difference > 0, f"B is not called above scratch at {SIZES[0]} images"
+    largest = compare(_accuracy(groups, "B", SIZES[-1]), _accuracy(groups, "scratch", SIZES[-1]))
+    assert largest.different and largest.difference < 0, f"B is not called below scratch at {SIZES[-1]} images"
+    steps = {s: [r.get("steps_to_target") for r in groups[run_name(s, COURSE_SIZE)]] for s in ("B", "scratch")}
+    assert None not in steps["B"] + steps["scratch"] and sum(steps["B"]) < sum(steps["scratch"]), \
+        f"B does not reach the target sooner than scratch: {steps}"
+    assert all(r.get("steps_to_target") is None for r in groups[run_name("A", COURSE_SIZE)]), "an A run reached it"
+    a_means = [Spread(tuple(_accuracy(groups, "A", size))).mean for size in SIZES[1:]]
+    assert max(a_means) - min(a_means) < 5, "A's accuracy changes by 5 points or more from 350 images up"
 
 
 def _difference_text(groups, better, worse, size):

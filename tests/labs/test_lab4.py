@@ -165,9 +165,19 @@ def test_page_values_are_text_and_cover_every_glue_of_the_page():
     assert used and used <= set(values), sorted(used - set(values))
 
 
-def test_check_discussion_holds_on_the_made_up_grid():
-    lab4.check_discussion(grid())
-    assert group_repeats(grid())  # the runs group by configuration
+def test_the_design_and_discussion_hold_on_the_committed_results():
+    from keraslab.train.results import load_results
+
+    results = load_results(Path(__file__).resolve().parents[2] / "book" / "labs" / "results" / "lab4")
+    lab4.check(results)
+    lab4.check_discussion(results)  # the page's statements, on the runs it shows
+    narrow = copy.deepcopy(results)
+    for r in narrow:
+        if r["name"].startswith("B-50-"):
+            r["final_accuracy"] = 0.3
+    with pytest.raises(AssertionError, match="B is not called 10\\+ points above A at 50"):
+        lab4.check_discussion(narrow)
+    assert group_repeats(grid())  # the made-up runs group by configuration
 
 
 def test_the_learning_rate_is_the_one_with_the_lowest_pilot_training_loss_for_every_strategy():
