@@ -31,7 +31,7 @@ The design, fixed before the runs:
 from __future__ import annotations
 
 from keraslab.labs.figures import bar_figure, first_repeats, robustness_figures, training_figures
-from keraslab.labs.spec import Claim, Figure, Verdict
+from keraslab.labs.spec import Claim, Figure, Verdict, complete_grid
 from keraslab.train.report import percent
 from keraslab.train.results import group_repeats
 from keraslab.train.stats import Spread, compare, spread_text
@@ -328,9 +328,7 @@ def check(results):
     Raises:
         AssertionError: naming what differs.
     """
-    groups = group_repeats(results)
-    assert sorted(groups) == sorted(run["name"] for run in GRID), f"configurations {sorted(groups)}"
-    assert all(len(g) == REPEATS["cpu"] for g in groups.values()), "every configuration has every seed"
+    groups = complete_grid(results, GRID, REPEATS["cpu"])
     for r in results:
         assert r["data"]["source"].startswith("idx:"), f"{r['name']} read {r['data']['source']}"
         assert (r["data"]["train_size"], r["data"]["validation_size"], r["data"]["test_size"]) == (

@@ -62,7 +62,7 @@ from __future__ import annotations
 import math
 
 from keraslab.labs.figures import bar_figure, first_repeats, mean_over_repeats, training_figures
-from keraslab.labs.spec import Claim, Figure, Verdict
+from keraslab.labs.spec import Claim, Figure, Verdict, complete_grid
 from keraslab.train.report import percent
 from keraslab.train.results import group_repeats
 from keraslab.train.stats import MISSING, Spread, compare, spread_text
@@ -360,9 +360,7 @@ def check(results):
     Raises:
         AssertionError: naming what differs.
     """
-    groups = group_repeats(results)
-    assert sorted(groups) == sorted(run["name"] for run in GRID), f"configurations {sorted(groups)}"
-    assert all(len(g) == REPEATS["cpu"] for g in groups.values()), "every configuration has every seed"
+    groups = complete_grid(results, GRID, REPEATS["cpu"])
     for r in results:
         config, data = r["config"], r["data"]
         assert data["source"].startswith("idx:"), f"{r['name']} read {data['source']}"

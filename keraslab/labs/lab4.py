@@ -76,7 +76,7 @@ The judges (`stats.compare(...).verdict` where a difference is claimed):
 from __future__ import annotations
 
 from keraslab.labs.figures import bar_figure, first_repeats, robustness_figures, training_figures
-from keraslab.labs.spec import Claim, Figure, Verdict, product
+from keraslab.labs.spec import Claim, Figure, Verdict, complete_grid, product
 from keraslab.train.report import percent
 from keraslab.train.results import group_repeats
 from keraslab.train.stats import Spread, compare, spread_text
@@ -396,9 +396,7 @@ def check(results):
     Raises:
         AssertionError: naming what differs.
     """
-    groups = group_repeats(results)
-    assert sorted(groups) == sorted(run["name"] for run in GRID), f"configurations {sorted(groups)}"
-    assert all(len(g) == REPEATS["cpu"] for g in groups.values()), "every configuration has every seed"
+    complete_grid(results, GRID, REPEATS["cpu"])
     for r in results:
         cfg, data = r["config"], r["data"]
         assert data["source"] == "offline:mnist_5k", f"{r['name']} read {data['source']}"

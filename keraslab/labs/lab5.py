@@ -72,7 +72,7 @@ from keraslab.labs.figures import (
     robustness_figures,
     training_figures,
 )
-from keraslab.labs.spec import Claim, Figure, Verdict
+from keraslab.labs.spec import Claim, Figure, Verdict, complete_grid
 from keraslab.train.report import percent
 from keraslab.train.results import configuration_of, group_repeats
 from keraslab.train.stats import MISSING, compare, spread_text
@@ -553,9 +553,7 @@ def check(results):
     Raises:
         AssertionError: naming what differs.
     """
-    groups = group_repeats(results)
-    assert sorted(groups) == sorted(run["name"] for run in GRID), f"configurations {sorted(groups)}"
-    assert all(len(g) == GROUPS for g in groups.values()), "every configuration has every repeat"
+    groups = complete_grid(results, GRID, GROUPS)
     seeds = {r["config"]["seed"] for name in _PLAIN for r in groups[name]}
     assert len(seeds) == MEMBERS * GROUPS, f"the plain members' seeds are not distinct: {sorted(seeds)}"
     validation = round(BASE["train_size"] * BASE["validation_split"])

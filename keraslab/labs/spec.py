@@ -136,3 +136,19 @@ def product(**axes):
         run["name"] = "-".join(str(v) for v in values)
         runs.append(run)
     return runs
+
+
+def complete_grid(results, grid, repeats):
+    """The results grouped by configuration (`keraslab.train.results.group_repeats`), after
+    asserting that they hold every configuration of `grid` with `repeats` runs each: the first
+    check of every lab's `check`.
+
+    Raises:
+        AssertionError: naming the configurations found, or the repeats missing.
+    """
+    from keraslab.train.results import group_repeats
+
+    groups = group_repeats(results)
+    assert sorted(groups) == sorted(run["name"] for run in grid), f"configurations {sorted(groups)}"
+    assert all(len(g) == repeats for g in groups.values()), "every configuration has every seed"
+    return groups
