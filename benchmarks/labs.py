@@ -75,7 +75,7 @@ def step_seconds(cfg, steps):
     input_shape, num_classes = input_shape_of(cfg)
     keras.utils.set_random_seed(0)
     model = build_model(cfg, input_shape, num_classes)
-    model.compile(optimizer=optimizer_for(cfg), loss="categorical_crossentropy", jit_compile=True)
+    model.compile(optimizer=optimizer_for(cfg, train_steps(cfg)), loss="categorical_crossentropy", jit_compile=True)
     rng = np.random.default_rng(0)
     batch = int(cfg["batch_size"])
     x = rng.normal(size=(batch,) + input_shape).astype("float32")
@@ -104,14 +104,14 @@ def estimate_lab(lab, steps, cache):
 def _plain_fit_epochs(cfg, runtime):
     """Epoch times of a plain `model.fit` of the run's model on the run's own data: the
     runner's data and model stages (`load_data`, `model_factory`), none of its callbacks."""
-    from keraslab.train.experiment import load_data, model_factory
+    from keraslab.train.experiment import load_data, model_factory, total_steps
 
     keras.utils.set_random_seed(int(cfg.seed))
     data = load_data(cfg, runtime)
     make_model, _ = model_factory(cfg, data)
     with runtime.strategy.scope():
         model = make_model()
-        model.compile(optimizer_for(cfg), "categorical_crossentropy", metrics=["accuracy"],
+        model.compile(optimizer_for(cfg, total_steps(cfg, data)), "categorical_crossentropy", metrics=["accuracy"],
                       jit_compile=runtime.jit_compile)  # as the runner compiles
     times = []
 
