@@ -53,7 +53,9 @@ COST_KEYS = ("model", "dataset", "image_size", "batch_size", "normalization", "v
 def input_shape_of(cfg):
     info = DATASETS[cfg["dataset"]]
     size = cfg["image_size"] or info["image_size"]
-    return (size, size, info["channels"]), info["num_classes"]
+    # The runner repeats grey images into the transfer backbone's three channels.
+    channels = 3 if cfg["model"] == "transfer" else info["channels"]
+    return (size, size, channels), info["num_classes"]
 
 
 def train_steps(cfg):

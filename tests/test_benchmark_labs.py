@@ -23,3 +23,11 @@ def test_a_step_of_a_cosine_scheduled_lab_run_is_timed():
     benchmark = _benchmark()
     assert benchmark.train_steps(cfg) > 0
     assert benchmark.step_seconds(cfg, 1) > 0
+
+
+def test_a_transfer_run_on_grey_digits_is_timed_on_three_channels():
+    _, _, runs = lab_runs("lab4", scale="fast")
+    cfg = resolve_config(next(r for r in runs if r["strategy"] == "A"))
+    benchmark = _benchmark()
+    assert benchmark.input_shape_of(cfg)[0] == (28, 28, 3)
+    assert benchmark.step_seconds(cfg, 1) > 0
