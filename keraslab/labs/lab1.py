@@ -22,8 +22,8 @@ import math
 
 from keraslab.labs.figures import first_repeats, robustness_figures, training_figures
 from keraslab.labs.spec import Claim, Figure, Verdict, complete_grid, product
-from keraslab.train.report import percent
-from keraslab.train.results import group_repeats
+from keraslab.train.report import per_seed, percent, steps_or_never
+from keraslab.train.results import group_repeats, steps_or_budget
 from keraslab.train.stats import Spread, compare, spread_text
 
 TITLE = ("Initialization: a 10-layer MLP on Fashion-MNIST with zero, small random, Xavier and He "
@@ -91,12 +91,6 @@ def first_grad_at(index):
     return get
 
 
-def steps_or_never(row):
-    """A run's optimizer steps to `TARGET` on its validation images, or "never"."""
-    steps = row.get("steps_to_target")
-    return "never" if steps is None else steps
-
-
 TABLE = [
     ("initialization", "config.initializer", "{}"), ("activation", "config.activation", "{}"),
     ("depth", "config.depth", "{}"), ("steps to 85 %", steps_or_never, "{}"),
@@ -146,11 +140,6 @@ def _steps(group):
     return [r.get("steps_to_target") for r in group]
 
 
-def _steps_or_budget(group):
-    """Steps to the target per run, a run that never reached it counted at its last step (a
-    lower bound on the steps it would have needed)."""
-    return [r["steps"] if r.get("steps_to_target") is None else r["steps_to_target"] for r in group]
-
 
 def _accuracy_text(group):
     return spread_text([100 * r["final_accuracy"] for r in group])
@@ -171,7 +160,7 @@ def _judge_course_row(init):
     epochs, accuracy = COURSE_TABLE[init]
 
     def judge(groups):
-        shown = "; ".join(f"{act}: steps to 85 % {_per_seed(_steps(groups[f'{init}-{act}']))}, test accuracy "
+        shown = "; ".join(f"{act}: steps to 85 % {per_seed(_steps(groups[f'{init}-{act}']))}, test accuracy "
                           f"{_accuracy_text(groups[f'{init}-{act}'])} %" for act in ("tanh", "relu"))
         return Verdict("not testable at this scale",
                        f"here, on Fashion-MNIST: {shown}. The claim's 95 % and its accuracies are MNIST figures "
@@ -332,9 +321,6 @@ def check(results):
                 config["optimizer"], config["width"]) == (TARGET, 64, 0.01, 0.9, "sgd", 256), f"{r['name']}: {config}"
 
 
-def _per_seed(values):
-    return ", ".join("never" if v is None else f"{v:,}" for v in values)
-
 
 def _deep_values(groups):
     """The 2-3x claim's comparison repeated on the 20-layer rows (the design's extra rows; this
@@ -347,7 +333,7 @@ def _deep_values(groups):
                 "lab1_deep_censored": "0", "lab1_deep_needed": "–"}
     reached = [s for s in _steps(xavier) if s is not None]
     censored = len(xavier) - len(reached)
-    deep = compare(_steps_or_budget(xavier), _steps(he))
+    deep = compare(steps_or_budget(xavier), _steps(he))
     he_mean = deep.b.mean
     # The steps the runs that never got there would have to need, on average, for Xavier to be
     # 2x slower than He (the claim's lower end).
@@ -369,7 +355,7 @@ def page_values(results):
         "lab1_validation_size": f"{first['data']['validation_size']:,}",
         "lab1_test_size": f"{first['data']['test_size']:,}",
         "lab1_epochs": str(BASE["epochs"]), "lab1_steps": f"{first['steps']:,}",
-        "lab1_pilot_xavier": _per_seed(PILOT["xavier-relu"]), "lab1_pilot_he": _per_seed(PILOT["he-relu"]),
+        "lab1_pilot_xavier": per_seed(PILOT["xavier-relu"]), "lab1_pilot_he": per_seed(PILOT["he-relu"]),
         "lab1_pilot_plain": str(repeats_for(*PILOT.values(), spread_confidence=None)),
         "lab1_he_verdict": he_faster.status, "lab1_he_ratio": he_faster.observed,
         "lab1_he_detectable": he_faster.detectable or "–",
@@ -377,7 +363,7 @@ def page_values(results):
     values.update(_deep_values(groups))
     for name, group in groups.items():
         key = name.replace("-", "_")
-        values[f"lab1_{key}_steps"] = _per_seed(_steps(group))
+        values[f"lab1_{key}_steps"] = per_seed(_steps(group))
         values[f"lab1_{key}_accuracy"] = _accuracy_text(group)
         values[f"lab1_{key}_reached"] = f"{sum(s is not None for s in _steps(group))} of {len(group)}"
         values[f"lab1_{key}_first_grad"] = f"{Spread(tuple(first_grad_at(0)(r) for r in group)).mean:.1g}"
@@ -404,5 +390,5 @@ def check_discussion(results):
     assert all(r["steps_to_target"] is not None for r in trained), "a 10-layer Xavier/He run missed 85 %"
     ten = he_against_xavier(groups)
     assert not ten.different, "Welch's test calls a difference between Xavier and He at 10 layers"
-    deep = compare(_steps_or_budget(groups[f"xavier-relu-depth{DEEP}"]), _steps(groups[f"he-relu-depth{DEEP}"]))
+    deep = compare(steps_or_budget(groups[f"xavier-relu-depth{DEEP}"]), _steps(groups[f"he-relu-depth{DEEP}"]))
     assert deep.different and deep.difference > 0, "He is not called faster than Xavier at 20 layers"

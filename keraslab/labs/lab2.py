@@ -32,8 +32,8 @@ from __future__ import annotations
 
 from keraslab.labs.figures import bar_figure, first_repeats, robustness_figures, training_figures
 from keraslab.labs.spec import Claim, Figure, Verdict, complete_grid
-from keraslab.train.report import percent
-from keraslab.train.results import group_repeats
+from keraslab.train.report import percent, steps_or_never
+from keraslab.train.results import group_repeats, steps_or_budget
 from keraslab.train.stats import Spread, compare, spread_text
 
 TITLE = ("Normalization: BatchNorm statistics over 2 to 128 examples of one batch of 128 "
@@ -96,12 +96,6 @@ def recalibrated_accuracy(row):
     return 100.0 * row["final_accuracy_recalibrated"]
 
 
-def steps_or_never(row):
-    """A run's optimizer steps to `TARGET` on its validation images, or "never"."""
-    steps = row.get("steps_to_target")
-    return "never" if steps is None else steps
-
-
 TABLE = [
     ("normalization", "config.normalization", "{}"), ("examples per statistic", examples_per_statistic, "{}"),
     ("steps to 85 %", steps_or_never, "{}"), ("test accuracy (%)", percent("final_accuracy"), "{:.1f}"),
@@ -122,11 +116,6 @@ COURSE_TABLE = [("none", 32, "80-100", "72-75", "none"), ("batch", 32, "30-40", 
 def _accuracies(group, key="final_accuracy"):
     return [100.0 * r[key] for r in group]
 
-
-def _steps_or_budget(group):
-    """Steps to the target per run, a run that never reached it counted at its last step (a
-    lower bound on the steps it would have needed)."""
-    return [r["steps"] if r.get("steps_to_target") is None else r["steps_to_target"] for r in group]
 
 
 def _detectable(comparison, unit=" points"):
@@ -197,7 +186,7 @@ def convergence_comparison(groups):
     never got there counted at its last step), as a `Comparison`, and how many never got there."""
     none, batch = groups["none"], groups[f"batch-{OPTIMIZER_BATCH}"]
     censored = sum(r.get("steps_to_target") is None for r in none + batch)
-    return compare(_steps_or_budget(none), _steps_or_budget(batch), alpha=ALPHA), censored
+    return compare(steps_or_budget(none), steps_or_budget(batch), alpha=ALPHA), censored
 
 
 def _judge_faster_convergence(groups):

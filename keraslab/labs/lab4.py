@@ -77,7 +77,7 @@ from __future__ import annotations
 
 from keraslab.labs.figures import bar_figure, first_repeats, robustness_figures, training_figures
 from keraslab.labs.spec import Claim, Figure, Verdict, complete_grid, product
-from keraslab.train.report import percent
+from keraslab.train.report import per_seed, percent, steps_or_never
 from keraslab.train.results import group_repeats
 from keraslab.train.stats import Spread, compare, spread_text
 
@@ -125,11 +125,11 @@ def run_name(strategy, size):
     return f"{strategy}-{size}"
 
 
-def steps_or_never(row):
+def counted_steps_or_never(row):
     """A run's optimizer steps to `TARGET` on the counted images, "never", or None (not counted)."""
     if "steps" not in row.get("diagnostics", {}):
         return None
-    return "never" if row.get("steps_to_target") is None else row["steps_to_target"]
+    return steps_or_never(row)
 
 
 def time_per_step(row):
@@ -142,7 +142,7 @@ TABLE = [
     ("strategy", "config.strategy", "{}"), ("training images", "data.train_size", "{:,}"),
     ("optimizer steps", "steps", "{}"), ("trainable parameters", "trainable_params", "{:,}"),
     ("test accuracy (%)", percent("final_accuracy"), "{:.1f}"),
-    ("steps to 80 %", steps_or_never, "{}"), ("ms per step", lambda r: _ms(time_per_step(r)), "{:.0f}"),
+    ("steps to 80 %", counted_steps_or_never, "{}"), ("ms per step", lambda r: _ms(time_per_step(r)), "{:.0f}"),
 ]
 
 
@@ -234,7 +234,7 @@ def _judge_faster(strategy):
         scratch = _steps(groups[run_name("scratch", COURSE_SIZE)])
         transfer = _steps(groups[run_name(strategy, COURSE_SIZE)])
         shown = (f"steps to {TARGET:.0%} of the test images on {COURSE_SIZE:,} digits (counted every {COUNT_EVERY}): "
-                 f"scratch {_per_seed(scratch)}, {strategy} {_per_seed(transfer)}")
+                 f"scratch {per_seed(scratch)}, {strategy} {per_seed(transfer)}")
         claimed = "10-50x fewer steps"
         if None in transfer:
             status = "not reproduced" if None not in scratch else "not testable at this scale"
@@ -260,9 +260,6 @@ def _judge_faster(strategy):
 
     return judge
 
-
-def _per_seed(values):
-    return ", ".join("never" if v is None else f"{v:,}" for v in values)
 
 
 JUDGED = {
@@ -474,7 +471,7 @@ def page_values(results):
     }
     for strategy in STRATEGIES:
         values[f"lab4_{strategy}_params"] = f"{groups[run_name(strategy, COURSE_SIZE)][0]['trainable_params']:,}"
-        values[f"lab4_{strategy}_steps"] = _per_seed(_steps(groups[run_name(strategy, COURSE_SIZE)]))
+        values[f"lab4_{strategy}_steps"] = per_seed(_steps(groups[run_name(strategy, COURSE_SIZE)]))
         per_step = [time_per_step(r) for r in groups[run_name(strategy, SIZES[-1])]]
         values[f"lab4_{strategy}_ms_per_step"] = f"{1000 * Spread(tuple(per_step)).mean:.0f}"
         for size in SIZES:

@@ -101,6 +101,17 @@ def repeated_table(results, columns):
                                  for i, (header, _, fmt) in enumerate(columns)])
 
 
+def steps_or_never(row):
+    """A result's optimizer steps to its target accuracy (`steps_to_target`), or "never"."""
+    steps = row.get("steps_to_target")
+    return "never" if steps is None else steps
+
+
+def per_seed(values):
+    """Steps per seed as text, None as "never": `[300, None]` -> "300, never"."""
+    return ", ".join("never" if v is None else f"{v:,}" for v in values)
+
+
 def epochs_or_never(row):
     """A result's epochs to its target accuracy, counted on its validation images
     (`keraslab.train.results.result_epochs_to_target`), or "never" when it did not reach it."""

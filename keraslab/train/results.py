@@ -91,6 +91,12 @@ def epochs_to_target(history, target, key="val_accuracy", n=None):
     return None
 
 
+def steps_or_budget(results):
+    """Steps to the target per result, one that never reached it counted at its last step (a
+    lower bound on the steps it would have needed)."""
+    return [r["steps"] if r.get("steps_to_target") is None else r["steps_to_target"] for r in results]
+
+
 def steps_to_target(record, target):
     """The first optimizer step at which a `StepCounter` record's count of correct validation
     predictions reaches `target` (a share), or None when none does (or `target` is None).

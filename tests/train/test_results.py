@@ -61,3 +61,9 @@ def test_epochs_to_target_of_a_result_recounts_on_its_validation_images():
     on_test = {**result, "data": {"validation": "the test set", "test_size": 400}}
     assert results.validation_size(on_test) == 400
     assert results.validation_size({**result, "data": {"validation_size": 7}}) == 7
+
+
+def test_steps_or_budget_counts_a_run_that_never_reached_the_target_at_its_last_step():
+    from keraslab.train.results import steps_or_budget
+
+    assert steps_or_budget([{"steps": 600, "steps_to_target": 200}, {"steps": 600, "steps_to_target": None}]) == [200, 600]
